@@ -62,8 +62,8 @@ export class Mulberry32 {
   }
 }
 
-const LN2 = 0.6931471805599453;
-const SQRT2 = 1.4142135623730951;
+const LN2 = Math.LN2;
+const SQRT2 = Math.SQRT2;
 
 /** ln(x) for x > 0 from basic arithmetic only: x = m·2^e, ln m = 2·atanh((m-1)/(m+1)). */
 export function detLn(x: number): number {

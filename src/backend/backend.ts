@@ -1,0 +1,202 @@
+/**
+ * The kernel interface. Every op's arithmetic goes through a Backend, so a
+ * faster backend (native C through Node-API, WebAssembly SIMD, later WebGPU)
+ * replaces the reference TypeScript loops without touching ops, autograd or
+ * models.
+ *
+ * Memory model: a backend owns the memory of every tensor it allocates
+ * (`allocate`/`release`). CPU backends hand it out as typed arrays over their
+ * own memory (the JS heap for `js` and `native`, the linear memory for `wasm`),
+ * so kernels run in place on tensor storage, never copying per op.
+ *
+ * Kernel conventions:
+ * - A `View` is a strided window on a typed array: element [i0, i1, ...] is at
+ *   data[offset + i0*strides[0] + i1*strides[1] + ...]. A stride of 0 is a
+ *   broadcast dimension.
+ * - Outputs are written by the kernel; the op layer allocates them, usually
+ *   contiguous.
+ * - `rows`/`cols` kernels (softmax, layerNorm, ...) take contiguous data and
+ *   work on the last axis (cols) of a [rows, cols] matrix.
+ */
+
+export type DType = "float32" | "float64" | "int32";
+export type FloatArray = Float32Array | Float64Array;
+export type TypedArray = Float32Array | Float64Array | Int32Array;
+
+export interface View {
+  data: TypedArray;
+  offset: number;
+  shape: readonly number[];
+  strides: readonly number[];
+}
+
+export type UnaryOp =
+  | "neg"
+  | "exp"
+  | "log"
+  | "sqrt"
+  | "rsqrt"
+  | "tanh"
+  | "relu"
+  | "gelu_tanh"
+  | "gelu_erf"
+  | "abs"
+  | "sigmoid";
+
+export type BinaryOp =
+  | "add"
+  | "sub"
+  | "mul"
+  | "div"
+  | "pow"
+  | "max"
+  | "min"
+  // Comparisons give 1 or 0 in the operands' dtype (masks).
+  | "eq"
+  | "ne"
+  | "lt"
+  | "le"
+  | "gt"
+  | "ge";
+
+/** Operands of a batched matrix product: element (i, k) of batch b is at data[offsets[b] + i*rowStride + k*colStride]. */
+export interface MatmulOperand {
+  data: FloatArray;
+  offsets: Int32Array;
+  rowStride: number;
+  colStride: number;
+}
+
+export interface CrossEntropyArgs {
+  logits: FloatArray; // [rows, cols] contiguous, from logitsOffset
+  logitsOffset: number;
+  targets: Int32Array; // [rows], from targetsOffset
+  targetsOffset: number;
+  rows: number;
+  cols: number;
+  ignoreIndex: number; // a target equal to this contributes nothing (-1 = none)
+  smoothing: number; // label smoothing epsilon
+  /** Out: loss of each row (0 for ignored rows). */
+  rowLoss: FloatArray;
+  /** Out, optional: d(rowLoss)/d(logits) per row, i.e. softmax - target distribution (0 for ignored rows). */
+  dlogits: FloatArray | null;
+}
+
+export interface AdamArgs {
+  param: FloatArray;
+  grad: FloatArray;
+  m: FloatArray;
+  v: FloatArray;
+  size: number;
+  lr: number;
+  beta1: number;
+  beta2: number;
+  eps: number;
+  /** Decoupled weight decay (AdamW); 0 for plain Adam. */
+  weightDecay: number;
+  /** Optimizer step number, from 1. */
+  step: number;
+}
+
+export interface Backend {
+  readonly name: string;
+
+  /** A zero-filled array of `size` elements owned by this backend. */
+  allocate(dtype: DType, size: number): TypedArray;
+  /** Hands memory back (the backend may pool it). The array must not be used afterwards. */
+  release(data: TypedArray): void;
+
+  /** dst[...] = src[...] for two views of the same shape. */
+  copy(src: View, dst: View): void;
+  fill(dst: View, value: number): void;
+  /** out = op(x), elementwise; shapes equal. */
+  unary(op: UnaryOp, x: View, out: View): void;
+  /** dx = dy * op'(x); y = op(x) is given too where the derivative is cheaper from it. All contiguous, `size` elements. */
+  unaryGrad(
+    op: UnaryOp,
+    x: TypedArray,
+    y: TypedArray,
+    dy: TypedArray,
+    dx: TypedArray,
+    size: number,
+  ): void;
+  /** out = a op b, elementwise over out.shape; a and b are broadcast views of out's shape. */
+  binary(op: BinaryOp, a: View, b: View, out: View): void;
+  /** out = where(cond != 0, a, b); all views of out's shape. */
+  where(cond: View, a: View, b: View, out: View): void;
+  /**
+   * Reduction by accumulation: `out` is a view with x's shape whose reduced
+   * axes have stride 0; the kernel folds each x element into it. `out` must
+   * already hold the identity (0 for sum, -Infinity for max).
+   */
+  reduce(op: "sum" | "max", x: View, out: View): void;
+  /** C = alpha * A @ B + (accumulate ? C : 0) for every batch entry; C rows have stride ldc and columns stride 1. */
+  matmul(
+    M: number,
+    N: number,
+    K: number,
+    a: MatmulOperand,
+    b: MatmulOperand,
+    c: { data: FloatArray; offsets: Int32Array; ldc: number },
+    alpha: number,
+    accumulate: boolean,
+  ): void;
+  /** Row-wise softmax (or log-softmax) of a contiguous [rows, cols] matrix, max-subtracted. A row of only -Infinity gives zeros (softmax) or -Infinity (log-softmax). */
+  softmax(x: FloatArray, out: FloatArray, rows: number, cols: number, log: boolean): void;
+  /** Backward of softmax/log-softmax given the forward output y. */
+  softmaxGrad(
+    y: FloatArray,
+    dy: FloatArray,
+    dx: FloatArray,
+    rows: number,
+    cols: number,
+    log: boolean,
+  ): void;
+  /** out = (x - mean) * rstd * gamma + beta over each row; writes mean and rstd per row. */
+  layerNorm(
+    x: FloatArray,
+    gamma: FloatArray,
+    beta: FloatArray,
+    out: FloatArray,
+    mean: FloatArray,
+    rstd: FloatArray,
+    rows: number,
+    cols: number,
+    eps: number,
+  ): void;
+  /** dx, and dgamma/dbeta accumulated (+=) over rows. */
+  layerNormGrad(
+    dy: FloatArray,
+    x: FloatArray,
+    gamma: FloatArray,
+    mean: FloatArray,
+    rstd: FloatArray,
+    dx: FloatArray,
+    dgamma: FloatArray,
+    dbeta: FloatArray,
+    rows: number,
+    cols: number,
+  ): void;
+  /** out[r, :] = table[ids[r], :]; ids already range-checked. */
+  gather(
+    table: FloatArray,
+    ids: Int32Array,
+    idsOffset: number,
+    out: FloatArray,
+    rows: number,
+    cols: number,
+  ): void;
+  /** dtable[ids[r], :] += dy[r, :]. */
+  scatterAdd(
+    dy: FloatArray,
+    ids: Int32Array,
+    idsOffset: number,
+    dtable: FloatArray,
+    rows: number,
+    cols: number,
+  ): void;
+  /** Fused log-sum-exp cross-entropy with label smoothing. */
+  crossEntropy(args: CrossEntropyArgs): void;
+  /** One Adam/AdamW update, in place on param, m and v. */
+  adam(args: AdamArgs): void;
+}

@@ -1,0 +1,213 @@
+import type { AdamArgs, CrossEntropyArgs, FloatArray } from "../backend.js";
+
+export function softmax(
+  x: FloatArray,
+  out: FloatArray,
+  rows: number,
+  cols: number,
+  log: boolean,
+): void {
+  for (let r = 0; r < rows; r++) {
+    const o = r * cols;
+    let max = Number.NEGATIVE_INFINITY;
+    for (let j = 0; j < cols; j++) if (x[o + j] > max) max = x[o + j];
+    if (max === Number.NEGATIVE_INFINITY) {
+      // Every entry masked: define softmax as all zeros (no NaN), log-softmax as -inf.
+      out.fill(log ? Number.NEGATIVE_INFINITY : 0, o, o + cols);
+      continue;
+    }
+    let sum = 0;
+    for (let j = 0; j < cols; j++) sum += Math.exp(x[o + j] - max);
+    if (log) {
+      const lse = max + Math.log(sum);
+      for (let j = 0; j < cols; j++) out[o + j] = x[o + j] - lse;
+    } else {
+      const inv = 1 / sum;
+      for (let j = 0; j < cols; j++) out[o + j] = Math.exp(x[o + j] - max) * inv;
+    }
+  }
+}
+
+export function softmaxGrad(
+  y: FloatArray,
+  dy: FloatArray,
+  dx: FloatArray,
+  rows: number,
+  cols: number,
+  log: boolean,
+): void {
+  for (let r = 0; r < rows; r++) {
+    const o = r * cols;
+    if (log) {
+      // dx = dy - softmax · Σ dy ; a fully masked row (y = -inf) gets 0.
+      let s = 0;
+      for (let j = 0; j < cols; j++) s += dy[o + j];
+      for (let j = 0; j < cols; j++) {
+        const yj = y[o + j];
+        dx[o + j] = yj === Number.NEGATIVE_INFINITY ? 0 : dy[o + j] - Math.exp(yj) * s;
+      }
+    } else {
+      // dx = y ⊙ (dy - Σ y·dy)
+      let s = 0;
+      for (let j = 0; j < cols; j++) s += y[o + j] * dy[o + j];
+      for (let j = 0; j < cols; j++) dx[o + j] = y[o + j] * (dy[o + j] - s);
+    }
+  }
+}
+
+export function layerNorm(
+  x: FloatArray,
+  gamma: FloatArray,
+  beta: FloatArray,
+  out: FloatArray,
+  mean: FloatArray,
+  rstd: FloatArray,
+  rows: number,
+  cols: number,
+  eps: number,
+): void {
+  for (let r = 0; r < rows; r++) {
+    const o = r * cols;
+    let m = 0;
+    for (let j = 0; j < cols; j++) m += x[o + j];
+    m /= cols;
+    let v = 0;
+    for (let j = 0; j < cols; j++) {
+      const d = x[o + j] - m;
+      v += d * d;
+    }
+    v /= cols; // biased variance, as in the LayerNorm paper and PyTorch
+    const s = 1 / Math.sqrt(v + eps);
+    mean[r] = m;
+    rstd[r] = s;
+    for (let j = 0; j < cols; j++) out[o + j] = (x[o + j] - m) * s * gamma[j] + beta[j];
+  }
+}
+
+export function layerNormGrad(
+  dy: FloatArray,
+  x: FloatArray,
+  gamma: FloatArray,
+  mean: FloatArray,
+  rstd: FloatArray,
+  dx: FloatArray,
+  dgamma: FloatArray,
+  dbeta: FloatArray,
+  rows: number,
+  cols: number,
+): void {
+  for (let r = 0; r < rows; r++) {
+    const o = r * cols;
+    const m = mean[r];
+    const s = rstd[r];
+    // With x̂ = (x - μ)σ⁻¹ and g = dy·γ: dx = σ⁻¹ (g - mean(g) - x̂ · mean(g·x̂)).
+    let sumG = 0;
+    let sumGX = 0;
+    for (let j = 0; j < cols; j++) {
+      const xh = (x[o + j] - m) * s;
+      const g = dy[o + j] * gamma[j];
+      sumG += g;
+      sumGX += g * xh;
+      dgamma[j] += dy[o + j] * xh;
+      dbeta[j] += dy[o + j];
+    }
+    const mg = sumG / cols;
+    const mgx = sumGX / cols;
+    for (let j = 0; j < cols; j++) {
+      const xh = (x[o + j] - m) * s;
+      dx[o + j] = s * (dy[o + j] * gamma[j] - mg - xh * mgx);
+    }
+  }
+}
+
+export function gather(
+  table: FloatArray,
+  ids: Int32Array,
+  idsOffset: number,
+  out: FloatArray,
+  rows: number,
+  cols: number,
+): void {
+  for (let r = 0; r < rows; r++) {
+    const src = ids[idsOffset + r] * cols;
+    out.set(table.subarray(src, src + cols), r * cols);
+  }
+}
+
+export function scatterAdd(
+  dy: FloatArray,
+  ids: Int32Array,
+  idsOffset: number,
+  dtable: FloatArray,
+  rows: number,
+  cols: number,
+): void {
+  for (let r = 0; r < rows; r++) {
+    const dst = ids[idsOffset + r] * cols;
+    const src = r * cols;
+    for (let j = 0; j < cols; j++) dtable[dst + j] += dy[src + j];
+  }
+}
+
+/**
+ * Per row: loss = logsumexp(z) - Σ_c q_c z_c with q = (1-ε)·onehot(y) + ε/V,
+ * and d loss / dz = softmax(z) - q.
+ */
+export function crossEntropy(args: CrossEntropyArgs): void {
+  const {
+    logits: z,
+    logitsOffset,
+    targets,
+    targetsOffset,
+    rows,
+    cols,
+    ignoreIndex,
+    smoothing,
+    rowLoss,
+    dlogits,
+  } = args;
+  const onTarget = 1 - smoothing;
+  const uniform = smoothing / cols;
+  for (let r = 0; r < rows; r++) {
+    const o = logitsOffset + r * cols;
+    const y = targets[targetsOffset + r];
+    const d = r * cols;
+    if (y === ignoreIndex) {
+      rowLoss[r] = 0;
+      if (dlogits) dlogits.fill(0, d, d + cols);
+      continue;
+    }
+    let max = Number.NEGATIVE_INFINITY;
+    for (let j = 0; j < cols; j++) if (z[o + j] > max) max = z[o + j];
+    let sum = 0;
+    let sumZ = 0;
+    for (let j = 0; j < cols; j++) {
+      sum += Math.exp(z[o + j] - max);
+      sumZ += z[o + j];
+    }
+    const lse = max + Math.log(sum);
+    rowLoss[r] = lse - onTarget * z[o + y] - uniform * sumZ;
+    if (dlogits) {
+      const inv = 1 / sum;
+      for (let j = 0; j < cols; j++) dlogits[d + j] = Math.exp(z[o + j] - max) * inv - uniform;
+      dlogits[d + y] -= onTarget;
+    }
+  }
+}
+
+/** Adam (Kingma & Ba 2015) with PyTorch's ordering; AdamW's decoupled decay first (Loshchilov & Hutter 2019). */
+export function adam(args: AdamArgs): void {
+  const { param, grad, m, v, size, lr, beta1, beta2, eps, weightDecay, step } = args;
+  const bc1 = 1 - beta1 ** step;
+  const bc2Sqrt = Math.sqrt(1 - beta2 ** step);
+  const stepSize = lr / bc1;
+  const decay = 1 - lr * weightDecay;
+  for (let i = 0; i < size; i++) {
+    const g = grad[i];
+    const mi = beta1 * m[i] + (1 - beta1) * g;
+    const vi = beta2 * v[i] + (1 - beta2) * g * g;
+    m[i] = mi;
+    v[i] = vi;
+    param[i] = param[i] * decay - (stepSize * mi) / (Math.sqrt(vi) / bc2Sqrt + eps);
+  }
+}

@@ -1,0 +1,86 @@
+/**
+ * Atomic file writes: the target path either keeps its old content or gets the
+ * whole new content, never a half-written file.
+ *
+ * The data goes to a fresh temporary file in the same directory (so the final
+ * rename stays on one file system), is fsync'ed, and is then renamed over the
+ * target. On any failure the temporary file is removed and the target is left
+ * untouched.
+ */
+
+import { randomBytes } from "node:crypto";
+import fs from "node:fs";
+import path from "node:path";
+import { AttnError } from "../errors.js";
+
+/** The temporary name used next to `target` while it is being written. */
+function tempPathFor(target: string): string {
+  const dir = path.dirname(target);
+  const base = path.basename(target);
+  return path.join(dir, `.${base}.${process.pid}.${randomBytes(6).toString("hex")}.tmp`);
+}
+
+function reason(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
+}
+
+/**
+ * Write `chunks` (one buffer or several, concatenated in order) to `target`
+ * atomically. Throws AttnError naming `target` if anything fails.
+ */
+export function writeFileAtomic(target: string, chunks: Uint8Array | readonly Uint8Array[]): void {
+  const parts = chunks instanceof Uint8Array ? [chunks] : chunks;
+  const tmp = tempPathFor(target);
+  let fd: number | null = null;
+  try {
+    // "wx": fail rather than reuse a file that happens to have our random name.
+    fd = fs.openSync(tmp, "wx", 0o666);
+    for (const part of parts) {
+      let done = 0;
+      // Each iteration writes at least one byte or throws, so this ends.
+      while (done < part.byteLength) {
+        const n = fs.writeSync(fd, part, done, part.byteLength - done);
+        if (!(n > 0)) throw new Error(`write returned ${n}`);
+        done += n;
+      }
+    }
+    fs.fsyncSync(fd);
+    fs.closeSync(fd);
+    fd = null;
+    fs.renameSync(tmp, target);
+  } catch (e) {
+    if (fd !== null) {
+      try {
+        fs.closeSync(fd);
+      } catch {
+        // Already failing; the original error is the one to report.
+      }
+    }
+    try {
+      fs.unlinkSync(tmp);
+    } catch {
+      // The temporary file may never have been created.
+    }
+    throw new AttnError(`${target}: cannot write file: ${reason(e)}`);
+  }
+  syncDirectory(path.dirname(target));
+}
+
+/** Best effort: make the rename itself durable. Not supported everywhere (e.g. Windows). */
+function syncDirectory(dir: string): void {
+  let fd: number | null = null;
+  try {
+    fd = fs.openSync(dir, "r");
+    fs.fsyncSync(fd);
+  } catch {
+    // Durability of the directory entry is a bonus, not a requirement.
+  } finally {
+    if (fd !== null) {
+      try {
+        fs.closeSync(fd);
+      } catch {
+        // Nothing useful to do.
+      }
+    }
+  }
+}

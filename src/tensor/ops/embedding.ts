@@ -1,0 +1,50 @@
+/** Embedding lookup: rows of a table gathered by token id; backward scatters gradients back (adding repeats). */
+import type { FloatArray } from "../../backend/backend.js";
+import { AttnError } from "../../errors.js";
+import { record } from "../autograd.js";
+import { getBackend } from "../engine.js";
+import { fmt } from "../shape.js";
+import { Tensor } from "../tensor.js";
+import { assertFloat, assertInt, contiguousData } from "./util.js";
+
+/** table [V, D] indexed by ids [...] -> [..., D]. */
+export function embedding(table: Tensor, ids: Tensor): Tensor {
+  assertFloat("embedding", table);
+  assertInt("embedding", ids, "token ids");
+  if (table.rank !== 2)
+    throw new AttnError(`embedding: table must be [vocab, dim], got ${fmt(table.shape)}`);
+  const [V, D] = table.shape;
+  const ic = contiguousData(ids);
+  const idData = ic.tensor.data as Int32Array;
+  for (let i = 0; i < ids.size; i++) {
+    const id = idData[ic.offset + i];
+    if (id < 0 || id >= V) {
+      throw new AttnError(
+        `embedding: token id ${id} is outside the vocabulary of ${V} (ids ${fmt(ids.shape)})`,
+      );
+    }
+  }
+  const tc = contiguousData(table);
+  const out = Tensor.empty([...ids.shape, D], table.dtype);
+  getBackend().gather(
+    tc.tensor.data.subarray(tc.offset) as FloatArray,
+    idData,
+    ic.offset,
+    out.data as FloatArray,
+    ids.size,
+    D,
+  );
+  return record(out, "embedding", [table], (g) => {
+    const gc = contiguousData(g);
+    const dtable = Tensor.empty([V, D], table.dtype);
+    getBackend().scatterAdd(
+      gc.tensor.data.subarray(gc.offset) as FloatArray,
+      idData,
+      ic.offset,
+      dtable.data as FloatArray,
+      ids.size,
+      D,
+    );
+    return [dtable];
+  });
+}

@@ -1,0 +1,140 @@
+import { AttnError } from "../errors.js";
+import type { DType, TypedArray, View } from "../backend/backend.js";
+import { backward } from "./autograd.js";
+import { Storage, getBackend, track } from "./engine.js";
+import { contiguousStrides, fmt, type Shape, sizeOf } from "./shape.js";
+
+/** How a tensor was computed: the op, its inputs, and the vector-Jacobian product. */
+export interface GradNode {
+  op: string;
+  inputs: Tensor[];
+  /** Given dLoss/dOutput, returns dLoss/dInput for each input (null where none flows). */
+  backward: (grad: Tensor) => (Tensor | null)[];
+}
+
+let nextId = 1;
+
+/**
+ * An n-dimensional array: a strided view (shape, strides, offset) on a
+ * Storage owned by a backend. Many tensors may view one storage (reshape,
+ * transpose, slice and expand never copy).
+ */
+export class Tensor {
+  readonly isTensor = true;
+  readonly id = nextId++;
+  readonly shape: readonly number[];
+  readonly strides: readonly number[];
+  readonly offset: number;
+  readonly dtype: DType;
+  readonly storage: Storage;
+  /** Whether gradients flow to (or through) this tensor. */
+  requiresGrad = false;
+  /** Accumulated dLoss/dThis, for leaves that require grad. */
+  grad: Tensor | null = null;
+  /** The recorded op that made this tensor; null for leaves and in no-grad mode. */
+  node: GradNode | null = null;
+  /** Survives scope disposal (see engine.tidy). */
+  kept = false;
+  disposed = false;
+
+  constructor(
+    storage: Storage,
+    dtype: DType,
+    shape: Shape,
+    strides?: readonly number[],
+    offset = 0,
+  ) {
+    this.storage = storage;
+    this.dtype = dtype;
+    this.shape = shape.slice();
+    this.strides = strides ? strides.slice() : contiguousStrides(shape);
+    this.offset = offset;
+    storage.refs++;
+    track(this);
+  }
+
+  /** A new contiguous, zero-filled tensor on the active backend. */
+  static empty(shape: Shape, dtype: DType = "float32"): Tensor {
+    const backend = getBackend();
+    return new Tensor(new Storage(backend, backend.allocate(dtype, sizeOf(shape))), dtype, shape);
+  }
+
+  get size(): number {
+    return sizeOf(this.shape);
+  }
+
+  get rank(): number {
+    return this.shape.length;
+  }
+
+  /** The whole underlying array (mind offset/strides); throws if disposed. */
+  get data(): TypedArray {
+    if (this.disposed || this.storage.released) {
+      throw new AttnError(`tensor#${this.id} ${fmt(this.shape)} was disposed and cannot be used`);
+    }
+    return this.storage.data;
+  }
+
+  get isFloat(): boolean {
+    return this.dtype !== "int32";
+  }
+
+  isContiguous(): boolean {
+    let s = 1;
+    for (let d = this.shape.length - 1; d >= 0; d--) {
+      if (this.shape[d] !== 1 && this.strides[d] !== s) return false;
+      s *= this.shape[d];
+    }
+    return true;
+  }
+
+  view(): View {
+    return { data: this.data, offset: this.offset, shape: this.shape, strides: this.strides };
+  }
+
+  /** The values in row-major order, as a fresh typed array of this dtype. */
+  values(): TypedArray {
+    const data = this.data;
+    if (this.isContiguous()) return data.slice(this.offset, this.offset + this.size);
+    const out = getBackend().allocate(this.dtype, this.size);
+    getBackend().copy(this.view(), {
+      data: out,
+      offset: 0,
+      shape: this.shape,
+      strides: contiguousStrides(this.shape),
+    });
+    return out;
+  }
+
+  toArray(): number[] {
+    return Array.from(this.values());
+  }
+
+  /** The single value of a one-element tensor. */
+  item(): number {
+    if (this.size !== 1)
+      throw new AttnError(`item: tensor has shape ${fmt(this.shape)}, not one element`);
+    return this.data[this.offset];
+  }
+
+  /** Reverse-mode autodiff from this tensor; a non-scalar needs a seed gradient of its shape. */
+  backward(seed?: Tensor, opts?: { retainGraph?: boolean }): void {
+    backward(this, seed, opts);
+  }
+
+  /** Frees this tensor's hold on its storage (memory returns once no view uses it). */
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    this.node = null;
+    if (this.grad) {
+      this.grad.dispose();
+      this.grad = null;
+    }
+    this.storage.unref();
+  }
+
+  toString(): string {
+    return `Tensor(${this.dtype} ${fmt(this.shape)})`;
+  }
+}

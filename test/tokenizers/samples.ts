@@ -1,0 +1,20 @@
+/** Unicode test strings shared by the tokenizer tests. */
+export const UNICODE_SAMPLES: readonly string[] = [
+  "",
+  "Hello, world!",
+  "café crème brûlée",
+  "cafe\u0301 (combining acute)",
+  "Niño, año, señor",
+  "漢字とかなのテキスト",
+  "👩‍👩‍👧 family and 👍🏽 thumbs",
+  "flags: 🇪🇸🇯🇵",
+  "tabs\tand\nnew lines\r\nand   runs of   spaces  \n\n\n",
+  "  leading and trailing  ",
+  "\u00a0nbsp\u3000ideographic space\u2028line separator",
+  "\ufeffbyte order mark first",
+  "control \u0000 and \u001b chars",
+  "Ωμέγα Привет مرحبا עברית हिन्दी",
+  "numbers 12345 3.14159 and symbols $$$ --- ... !!!",
+  "backslash \\ and ␣ open-box and <pad> <unk>",
+  "😀😀😀😀😀😀",
+];
