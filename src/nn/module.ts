@@ -6,6 +6,7 @@
 import { AttnError } from "../errors.js";
 import { type Tensor, keep } from "../tensor/index.js";
 import { fmt } from "../tensor/shape.js";
+import { runTapHooks, tapHooksActive } from "./hooks.js";
 
 /** Marks t as a trainable parameter: requires grad and outlives every scope. */
 export function parameter(t: Tensor): Tensor {
@@ -15,6 +16,8 @@ export function parameter(t: Tensor): Tensor {
 
 export abstract class Module {
   training = true;
+  /** Dotted name from the root module (set by namedModules on the root). */
+  path = "";
   private readonly ownParams = new Map<string, Tensor>();
   private readonly children = new Map<string, Module>();
 
@@ -51,6 +54,7 @@ export abstract class Module {
   namedModules(): [string, Module][] {
     const out: [string, Module][] = [];
     const walk = (m: Module, name: string) => {
+      m.path = name;
       out.push([name, m]);
       for (const [n, c] of m.children) walk(c, name ? `${name}.${n}` : n);
     };
@@ -92,6 +96,12 @@ export abstract class Module {
       }
       p.data.set(src.values, p.offset);
     }
+  }
+
+  /** Marks a named intermediate for recording or intervention (see nn/hooks). Free when no hook is active. */
+  protected tap(name: string, t: Tensor): Tensor {
+    if (!tapHooksActive()) return t;
+    return runTapHooks(this.path ? `${this.path}.${name}` : name, t);
   }
 
   train(mode = true): this {
