@@ -120,3 +120,20 @@ export abstract class Module {
     }
   }
 }
+
+/** An ordered list of submodules named "0", "1", ... (as PyTorch's nn.ModuleList). */
+export class ModuleList<M extends Module> extends Module {
+  readonly items: M[];
+
+  constructor(items: M[]) {
+    super();
+    this.items = items;
+    items.forEach((m, i) => {
+      this.addModule(String(i), m);
+    });
+  }
+
+  get length(): number {
+    return this.items.length;
+  }
+}

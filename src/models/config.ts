@@ -1,0 +1,207 @@
+/**
+ * Model configurations: every architectural choice is a field, and named
+ * presets give the paper's and the benchmarks' models.
+ */
+import { AttnError } from "../errors.js";
+import type { Activation } from "../nn/ffn.js";
+import type { PositionalKind } from "../nn/positional.js";
+import type { NormPlacement } from "./blocks.js";
+
+interface CommonConfig {
+  vocabSize: number;
+  dModel: number;
+  heads: number;
+  dFF: number;
+  /** Dropout on embeddings and every sub-layer output (P_drop = 0.1 in the paper). */
+  dropout: number;
+  /** Dropout on attention weights (0 in the paper; GPT-2 uses it). */
+  attnDropout: number;
+  normPlacement: NormPlacement;
+  positional: PositionalKind;
+  /** Longest sequence the positional table allows. */
+  maxLen: number;
+  activation: Activation;
+  /** Biases on the attention projections. */
+  attnBias: boolean;
+  lnEps: number;
+  /** Output projection = (target) embedding matrix, transposed (§3.4). */
+  tieOutput: boolean;
+  /** Multiply embeddings by √d_model (§3.4). */
+  scaleEmbedding: boolean;
+  /** "paper": embeddings N(0, d^-½), other matrices Xavier-uniform. "gpt2": all N(0, 0.02). */
+  init: "paper" | "gpt2";
+  padId: number;
+  bosId: number;
+  eosId: number;
+  /** Seed of the initial weights. */
+  seed: number;
+}
+
+export interface EncoderDecoderConfig extends CommonConfig {
+  kind: "encdec";
+  encoderLayers: number;
+  decoderLayers: number;
+  /** One embedding matrix for source and target (a shared vocabulary, §3.4). */
+  shareEmbeddings: boolean;
+}
+
+export interface GPTConfig extends CommonConfig {
+  kind: "gpt";
+  layers: number;
+}
+
+export type ModelConfig = EncoderDecoderConfig | GPTConfig;
+
+const PAPER_DEFAULTS: Omit<EncoderDecoderConfig, "vocabSize"> = {
+  kind: "encdec",
+  dModel: 512,
+  heads: 8,
+  dFF: 2048,
+  encoderLayers: 6,
+  decoderLayers: 6,
+  dropout: 0.1,
+  attnDropout: 0,
+  normPlacement: "post",
+  positional: "sinusoidal",
+  maxLen: 1024,
+  activation: "relu",
+  attnBias: false,
+  lnEps: 1e-5,
+  shareEmbeddings: true,
+  tieOutput: true,
+  scaleEmbedding: true,
+  init: "paper",
+  padId: 0,
+  bosId: 1,
+  eosId: 2,
+  seed: 0,
+};
+
+const GPT_DEFAULTS: Omit<GPTConfig, "vocabSize"> = {
+  kind: "gpt",
+  dModel: 256,
+  heads: 4,
+  dFF: 1024,
+  layers: 4,
+  dropout: 0.1,
+  attnDropout: 0.1,
+  normPlacement: "pre",
+  positional: "learned",
+  maxLen: 128,
+  activation: "gelu_tanh",
+  attnBias: true,
+  lnEps: 1e-5,
+  tieOutput: true,
+  scaleEmbedding: false,
+  init: "gpt2",
+  padId: 0,
+  bosId: 1,
+  eosId: 2,
+  seed: 0,
+};
+
+/** Named presets. s2s-small, s2s-base and gpt-small are exactly ../shared/bench/README.md's models. */
+export const PRESETS: Record<string, ModelConfig> = {
+  // "Attention Is All You Need", Table 3, base: 65M parameters with a shared 37k vocabulary.
+  "paper-base": { ...PAPER_DEFAULTS, vocabSize: 37000 },
+  // Table 3, big.
+  "paper-big": {
+    ...PAPER_DEFAULTS,
+    vocabSize: 37000,
+    dModel: 1024,
+    heads: 16,
+    dFF: 4096,
+    dropout: 0.3,
+  },
+  "s2s-small": {
+    ...PAPER_DEFAULTS,
+    vocabSize: 8000,
+    dModel: 256,
+    heads: 4,
+    dFF: 1024,
+    encoderLayers: 3,
+    decoderLayers: 3,
+  },
+  "s2s-base": { ...PAPER_DEFAULTS, vocabSize: 8000 },
+  "gpt-small": { ...GPT_DEFAULTS, vocabSize: 8000 },
+  // Small enough to train on a laptop CPU in minutes.
+  "s2s-tiny": {
+    ...PAPER_DEFAULTS,
+    vocabSize: 64,
+    dModel: 64,
+    heads: 4,
+    dFF: 256,
+    encoderLayers: 2,
+    decoderLayers: 2,
+    maxLen: 128,
+  },
+  "gpt-tiny": {
+    ...GPT_DEFAULTS,
+    vocabSize: 64,
+    dModel: 64,
+    heads: 4,
+    dFF: 256,
+    layers: 2,
+    maxLen: 128,
+  },
+};
+
+export function presetNames(): string[] {
+  return Object.keys(PRESETS);
+}
+
+/** A preset with overrides (e.g. the tokenizer's vocabulary size). */
+export function presetConfig(name: string, overrides: Partial<ModelConfig> = {}): ModelConfig {
+  const base = PRESETS[name];
+  if (!base)
+    throw new AttnError(`unknown model preset "${name}" (choose from ${presetNames().join(", ")})`);
+  return validateConfig({ ...base, ...overrides } as ModelConfig);
+}
+
+const POSITIONALS: PositionalKind[] = ["sinusoidal", "learned", "rope", "alibi", "none"];
+const ACTIVATIONS: Activation[] = ["relu", "gelu", "gelu_tanh"];
+
+/** Checks a config (e.g. read from a checkpoint's config.json); errors name the field. */
+export function validateConfig(cfg: ModelConfig): ModelConfig {
+  const bad = (field: string, why: string): never => {
+    throw new AttnError(`model config: ${field} ${why}`);
+  };
+  if (cfg === null || typeof cfg !== "object") bad("", "must be an object");
+  if (cfg.kind !== "encdec" && cfg.kind !== "gpt")
+    bad(
+      "kind",
+      `must be "encdec" or "gpt", got ${JSON.stringify((cfg as { kind?: unknown }).kind)}`,
+    );
+  const ints: string[] = ["vocabSize", "dModel", "heads", "dFF", "maxLen"];
+  ints.push(...(cfg.kind === "encdec" ? ["encoderLayers", "decoderLayers"] : ["layers"]));
+  for (const f of ints) {
+    const v = (cfg as unknown as Record<string, unknown>)[f];
+    if (typeof v !== "number" || !Number.isInteger(v) || v < 1)
+      bad(f, `must be a positive integer, got ${JSON.stringify(v)}`);
+  }
+  for (const f of ["dropout", "attnDropout"]) {
+    const v = (cfg as unknown as Record<string, number>)[f];
+    if (!(typeof v === "number" && v >= 0 && v < 1))
+      bad(f, `must be in [0, 1), got ${JSON.stringify(v)}`);
+  }
+  if (cfg.dModel % cfg.heads !== 0) {
+    bad(
+      "dModel",
+      `${cfg.dModel} is not divisible by heads ${cfg.heads} (each head gets d_model / heads dimensions)`,
+    );
+  }
+  if (cfg.normPlacement !== "post" && cfg.normPlacement !== "pre")
+    bad("normPlacement", `must be "post" or "pre"`);
+  if (!POSITIONALS.includes(cfg.positional))
+    bad("positional", `must be one of ${POSITIONALS.join(", ")}`);
+  if (cfg.positional === "rope" && (cfg.dModel / cfg.heads) % 2 !== 0)
+    bad("positional", "rope needs an even head dimension");
+  if (!ACTIVATIONS.includes(cfg.activation))
+    bad("activation", `must be one of ${ACTIVATIONS.join(", ")}`);
+  for (const f of ["padId", "bosId", "eosId"]) {
+    const v = (cfg as unknown as Record<string, number>)[f];
+    if (!Number.isInteger(v) || v < 0 || v >= cfg.vocabSize)
+      bad(f, `${v} is outside the vocabulary of ${cfg.vocabSize}`);
+  }
+  return cfg;
+}
