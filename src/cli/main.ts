@@ -1,0 +1,25 @@
+/** The `attn` command. */
+import { Command } from "commander";
+import { packageVersion } from "../version.js";
+import { reportAndExit } from "./errors.js";
+import { registerInfo } from "./info.js";
+
+export function buildProgram(): Command {
+  const program = new Command("attn")
+    .description("Attention Lab: the Transformer of \"Attention Is All You Need\" — read it, train it, run it, see it.")
+    .version(packageVersion(), "-v, --version")
+    .showHelpAfterError("(run attn --help for usage)")
+    .exitOverride();
+  registerInfo(program);
+  return program;
+}
+
+async function main(argv: string[]): Promise<void> {
+  try {
+    await buildProgram().parseAsync(argv);
+  } catch (e) {
+    reportAndExit(e);
+  }
+}
+
+await main(process.argv);
