@@ -1,0 +1,3 @@
+export * from "./select.js";
+export * from "./seq2seq.js";
+export * from "./lm.js";

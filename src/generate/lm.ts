@@ -1,0 +1,69 @@
+/** Text generation with the GPT: greedy or sampled, streamed token by token, with or without the KV cache. */
+import { AttnError } from "../errors.js";
+import type { GPT, GPTState } from "../models/gpt.js";
+import { Mulberry32, fromArray, noGrad, tidy } from "../tensor/index.js";
+import { type SamplingOptions, checkSampling, sampleToken } from "./select.js";
+
+export interface GenerateOptions extends SamplingOptions {
+  maxNewTokens: number;
+  /** Seed of the sampler (same seed, same text). */
+  seed?: number;
+  /** Generation ends after any of these ids (it is not yielded). */
+  stop?: number[];
+  cache?: boolean;
+  onLogits?: (step: number, logits: Float32Array) => void;
+}
+
+function freeState(state: GPTState): void {
+  for (const kv of state.cache) {
+    kv.k?.dispose();
+    kv.v?.dispose();
+    kv.k = kv.v = null;
+  }
+}
+
+/** Yields new token ids one at a time as they are chosen (for streaming output). */
+export function* generateTokens(
+  model: GPT,
+  prompt: number[],
+  opts: GenerateOptions,
+): Generator<number> {
+  checkSampling(opts);
+  if (prompt.length === 0) throw new AttnError("generate: the prompt must have at least one token");
+  const { maxLen, vocabSize: V } = model.config;
+  if (prompt.length + opts.maxNewTokens > maxLen && model.config.positional === "learned") {
+    throw new AttnError(
+      `generate: prompt (${prompt.length}) + new tokens (${opts.maxNewTokens}) exceed the context of ${maxLen}`,
+    );
+  }
+  const rng = new Mulberry32(opts.seed ?? 0);
+  const stop = new Set(opts.stop ?? []);
+  const useCache = opts.cache !== false;
+  const state = useCache ? model.startDecoding() : null;
+  const seq = prompt.slice();
+  try {
+    for (let step = 0; step < opts.maxNewTokens; step++) {
+      const logits = noGrad(() =>
+        tidy(() => {
+          const input = state && step > 0 ? [seq[seq.length - 1]] : seq;
+          const ids = fromArray(input, [1, input.length], "int32");
+          return model
+            .forward(ids, { state: state ?? undefined, lastOnly: true })
+            .values() as Float32Array;
+        }),
+      );
+      opts.onLogits?.(step, logits);
+      const next = sampleToken(logits, opts, rng, 0, V);
+      if (stop.has(next)) return;
+      seq.push(next);
+      yield next;
+    }
+  } finally {
+    if (state) freeState(state);
+  }
+}
+
+/** All new tokens at once. */
+export function generate(model: GPT, prompt: number[], opts: GenerateOptions): number[] {
+  return [...generateTokens(model, prompt, opts)];
+}
