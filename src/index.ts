@@ -1,0 +1,31 @@
+/** Attention Lab's public API. */
+export * from "./tensor/index.js";
+export type { Backend, DType } from "./backend/backend.js";
+export { ReferenceBackend } from "./backend/reference/index.js";
+export { AttnError } from "./errors.js";
+export { Module, ModuleList, parameter } from "./nn/module.js";
+export { Linear, Embedding, LayerNorm, Dropout } from "./nn/layers.js";
+export { MultiHeadAttention, type KVCache } from "./nn/attention.js";
+export { FeedForward } from "./nn/ffn.js";
+export { causalMask, keyPaddingMask, combineMasks } from "./nn/masks.js";
+export {
+  sinusoidalPositionalEncoding,
+  applyRope,
+  alibiBias,
+  alibiSlopes,
+} from "./nn/positional.js";
+export { recordIntermediates, withTapHook, type TapHook } from "./nn/hooks.js";
+export * from "./models/index.js";
+export * from "./generate/index.js";
+export {
+  PAD_ID,
+  BOS_ID,
+  EOS_ID,
+  UNK_ID,
+  type Tokenizer,
+  tokenizerFromJSON,
+  trainCharTokenizer,
+  createByteTokenizer,
+  trainWordTokenizer,
+  trainBpeTokenizer,
+} from "./tokenizers/index.js";
