@@ -1,0 +1,7 @@
+/** Training: optimizers, learning-rate schedules, gradient clipping, checkpoints, the training loop, metrics. */
+export * from "./optim.js";
+export * from "./schedules.js";
+export * from "./clip.js";
+export * from "./checkpoint.js";
+export * from "./trainer.js";
+export * from "./metrics.js";

@@ -1,0 +1,471 @@
+/**
+ * A generic training loop. Each step, inside one `tidy` scope: zero the
+ * grads; for each micro-batch, forward + backward (gradient accumulation);
+ * scale the accumulated grads so that N micro-batches equal one big batch;
+ * optionally clip; set the lr from the schedule; optimizer step.
+ *
+ * Accumulation is exact in math: the model's loss is the mean over the
+ * micro-batch's tokens, so micro-batch i is back-propagated with weight
+ * tokens_i and the sum of grads divided by Σ tokens_i, which is the gradient
+ * of the mean over all tokens of the step.
+ *
+ * Determinism: everything random must come from seeded generators: the
+ * engine RNG (manualSeed; dropout) and the data source's own. Both are saved
+ * in trainer.json, so a resumed run is bit-identical to an uninterrupted one.
+ */
+import fs from "node:fs";
+import path from "node:path";
+import { AttnError } from "../errors.js";
+import type { Module } from "../nn/module.js";
+import { type Tensor, full, getRng, tidy } from "../tensor/index.js";
+import {
+  type CheckpointManager,
+  type LoadedCheckpoint,
+  loadCheckpoint,
+  restoreOptimizer,
+  saveCheckpoint,
+} from "./checkpoint.js";
+import { clipGradNorm, gradNorm, scaleGrads } from "./clip.js";
+import type { Optimizer } from "./optim.js";
+import type { Schedule } from "./schedules.js";
+
+/** The model side: a module and a loss over one micro-batch. */
+export interface TrainableModel<B> {
+  module: Module;
+  /** The mean loss over the micro-batch's `tokens` (a one-element tensor), and that count. */
+  loss(batch: B): { loss: Tensor; tokens: number };
+}
+
+/** The data side: the micro-batches of each step, and an exact position for resume. */
+export interface DataSource<B> {
+  /** The micro-batches of the next optimizer step (at least one). */
+  next(): B[];
+  /** A JSON-serializable snapshot of the position (including its RNG state). */
+  getState(): unknown;
+  setState(state: unknown): void;
+  /** Optional: the current epoch, recorded in trainer.json. */
+  readonly epoch?: number;
+}
+
+export type Metrics = Record<string, number>;
+
+export interface StepInfo {
+  step: number;
+  /** Mean loss over the step's tokens. */
+  loss: number;
+  lr: number;
+  tokens: number;
+  tokensPerSec: number;
+  /** Global grad L2 norm before clipping. */
+  gradNorm: number;
+  /** Training time so far, all runs of this training together. */
+  elapsedMs: number;
+  stepMs: number;
+  microBatches: number;
+  /** True when the update was skipped for a non-finite loss/grad (nonFinite: "skip"). */
+  skipped: boolean;
+}
+
+export interface EvalInfo {
+  step: number;
+  metrics: Metrics;
+  elapsedMs: number;
+  /** Whether this eval improved the best metric. */
+  isBest: boolean;
+}
+
+export interface CheckpointInfo {
+  step: number;
+  dirs: string[];
+  isBest: boolean;
+}
+
+/** One line of the metrics file (JSON lines). */
+export type MetricsRecord =
+  | ({ type: "step" } & Omit<StepInfo, "microBatches" | "skipped"> & { skipped?: true })
+  | { type: "eval"; step: number; elapsedMs: number; [metric: string]: number | string };
+
+export interface TrainerOptions<B> {
+  model: TrainableModel<B>;
+  data: DataSource<B>;
+  optimizer: Optimizer;
+  /** The lr of step n (from 1); without one, optimizer.lr is left as it is. */
+  schedule?: Schedule;
+  /** Clip the global grad norm to this (PyTorch clip_grad_norm_ semantics). */
+  clipNorm?: number;
+  /** Stop when the step count (all runs together) reaches this. */
+  maxSteps?: number;
+  /** Stop after this much wall time in this run() call. */
+  maxTimeMs?: number;
+  /** Call evaluate every evalEvery steps. */
+  evalEvery?: number;
+  /** Called in eval mode (module.eval()); use noGrad/tidy inside. */
+  evaluate?: (ctx: { step: number }) => Metrics | Promise<Metrics>;
+  /** Which eval metric picks out/best, and whether lower ("min") or higher ("max") is better. */
+  bestMetric?: { name: string; mode: "min" | "max" };
+  /** Where checkpoints go; without one, nothing is saved. */
+  checkpoints?: CheckpointManager;
+  /** Save every checkpointEvery steps (and always when run() ends). */
+  checkpointEvery?: number;
+  /** config.json of the checkpoints (any JSON). */
+  config?: unknown;
+  /** tokenizer.json of the checkpoints (any JSON, e.g. tokenizer.toJSON()). */
+  tokenizer?: unknown;
+  /** Append one JSON object per step and per eval to this file. */
+  metricsFile?: string;
+  /** How many recent metric records trainer.json keeps (default 100). */
+  historySize?: number;
+  /** On a non-finite loss or grad norm: throw an AttnError (default) or skip the update. */
+  nonFinite?: "error" | "skip";
+  onStep?: (info: StepInfo) => void | Promise<void>;
+  onEval?: (info: EvalInfo) => void | Promise<void>;
+  onCheckpoint?: (info: CheckpointInfo) => void | Promise<void>;
+}
+
+/** trainer.json. */
+export interface TrainerState {
+  format: "attention-lab-trainer";
+  version: 1;
+  step: number;
+  epoch: number | null;
+  tokens: number;
+  elapsedMs: number;
+  best: { metric: string; value: number; step: number } | null;
+  /** The engine RNG (getRng().getState()). */
+  rng: { a: number; spare: number | null };
+  /** The data source's getState(). */
+  data: unknown;
+  history: MetricsRecord[];
+}
+
+export interface RunResult {
+  reason: "maxSteps" | "time" | "stopped";
+  step: number;
+  elapsedMs: number;
+  best: TrainerState["best"];
+}
+
+function now(): number {
+  return performance.now();
+}
+
+function positiveIntOpt(name: string, v: number | undefined): void {
+  if (v !== undefined && !(Number.isSafeInteger(v) && v > 0)) {
+    throw new AttnError(`trainer: ${name} must be a positive integer, got ${v}`);
+  }
+}
+
+export class Trainer<B> {
+  private readonly opts: TrainerOptions<B>;
+  private readonly params: Tensor[];
+  private stepCount = 0;
+  private tokensSeen = 0;
+  private elapsedBefore = 0;
+  private runStart: number | null = null;
+  private bestValue: TrainerState["best"] = null;
+  private history: MetricsRecord[] = [];
+  private stopRequested = false;
+
+  constructor(opts: TrainerOptions<B>) {
+    positiveIntOpt("maxSteps", opts.maxSteps);
+    positiveIntOpt("evalEvery", opts.evalEvery);
+    positiveIntOpt("checkpointEvery", opts.checkpointEvery);
+    if (opts.clipNorm !== undefined && !(opts.clipNorm > 0)) {
+      throw new AttnError(`trainer: clipNorm must be > 0, got ${opts.clipNorm}`);
+    }
+    if (opts.maxTimeMs !== undefined && !(opts.maxTimeMs >= 0)) {
+      throw new AttnError(`trainer: maxTimeMs must be >= 0, got ${opts.maxTimeMs}`);
+    }
+    this.opts = opts;
+    this.params = opts.model.module.parameters();
+  }
+
+  /** Optimizer steps taken so far (all runs together). */
+  get step(): number {
+    return this.stepCount;
+  }
+
+  get best(): TrainerState["best"] {
+    return this.bestValue;
+  }
+
+  /** Training time so far, all runs together. */
+  get elapsedMs(): number {
+    return this.elapsedBefore + (this.runStart === null ? 0 : now() - this.runStart);
+  }
+
+  /** Ask run() to stop after the current step (it then saves a checkpoint and returns). Safe from a signal handler. */
+  requestStop(): void {
+    this.stopRequested = true;
+  }
+
+  get stopping(): boolean {
+    return this.stopRequested;
+  }
+
+  /** One optimizer step over the data source's next micro-batches. */
+  trainStep(): StepInfo {
+    const o = this.opts;
+    const t0 = now();
+    const batches = o.data.next();
+    if (!Array.isArray(batches) || batches.length === 0) {
+      throw new AttnError(
+        `trainer: step ${this.stepCount + 1}: the data source gave no micro-batches`,
+      );
+    }
+    const n = this.stepCount + 1;
+    const lr = o.schedule ? o.schedule(n) : o.optimizer.lr;
+    const r = tidy(() => {
+      o.model.module.zeroGrad();
+      let tokens = 0;
+      let lossSum = 0;
+      for (const batch of batches) {
+        tidy(() => {
+          const { loss, tokens: t } = o.model.loss(batch);
+          if (!(Number.isFinite(t) && t >= 0)) {
+            throw new AttnError(`trainer: step ${n}: loss() gave a token count of ${t}`);
+          }
+          if (loss.size !== 1) {
+            throw new AttnError(
+              `trainer: step ${n}: loss() must give a one-element tensor, got shape [${loss.shape}]`,
+            );
+          }
+          if (t === 0) return;
+          tokens += t;
+          lossSum += loss.item() * t;
+          // One micro-batch: a plain backward. Several: weight each by its tokens, divide below.
+          if (batches.length === 1) loss.backward();
+          else loss.backward(full(loss.shape, t, loss.dtype));
+        });
+      }
+      if (tokens === 0) {
+        throw new AttnError(`trainer: step ${n}: the micro-batches hold no tokens`);
+      }
+      if (batches.length > 1) scaleGrads(this.params, 1 / tokens);
+      const loss = lossSum / tokens;
+      const norm =
+        o.clipNorm !== undefined ? clipGradNorm(this.params, o.clipNorm) : gradNorm(this.params);
+      let skipped = false;
+      if (!Number.isFinite(loss) || !Number.isFinite(norm)) {
+        o.model.module.zeroGrad();
+        if (o.nonFinite !== "skip") {
+          throw new AttnError(
+            `trainer: step ${n}: the ${Number.isFinite(loss) ? "gradient norm" : "loss"} is ${Number.isFinite(loss) ? norm : loss}; training diverged (try a lower learning rate or gradient clipping)`,
+          );
+        }
+        skipped = true;
+      } else {
+        o.optimizer.lr = lr;
+        o.optimizer.step();
+      }
+      return { tokens, loss, norm, skipped };
+    });
+    this.stepCount = n;
+    this.tokensSeen += r.tokens;
+    const stepMs = now() - t0;
+    const info: StepInfo = {
+      step: n,
+      loss: r.loss,
+      lr,
+      tokens: r.tokens,
+      tokensPerSec: stepMs > 0 ? (r.tokens * 1000) / stepMs : 0,
+      gradNorm: r.norm,
+      elapsedMs: this.elapsedMs,
+      stepMs,
+      microBatches: batches.length,
+      skipped: r.skipped,
+    };
+    const { microBatches: _m, skipped: _s, ...rest } = info;
+    this.record({ type: "step", ...rest, ...(r.skipped ? { skipped: true as const } : {}) });
+    return info;
+  }
+
+  private record(rec: MetricsRecord): void {
+    this.history.push(rec);
+    const keep = this.opts.historySize ?? 100;
+    if (this.history.length > keep) this.history.splice(0, this.history.length - keep);
+    const file = this.opts.metricsFile;
+    if (file) {
+      try {
+        fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
+        fs.appendFileSync(file, `${JSON.stringify(rec)}\n`);
+      } catch (e) {
+        throw new AttnError(
+          `${file}: cannot write metrics: ${e instanceof Error ? e.message : String(e)}`,
+        );
+      }
+    }
+  }
+
+  private isImprovement(value: number): boolean {
+    const b = this.opts.bestMetric;
+    if (!b || !Number.isFinite(value)) return false;
+    if (!this.bestValue || this.bestValue.metric !== b.name) return true;
+    return b.mode === "max" ? value > this.bestValue.value : value < this.bestValue.value;
+  }
+
+  /** Runs evaluate now (in eval mode), records the metrics, and saves out/best if the best metric improved. */
+  async evaluateNow(): Promise<EvalInfo> {
+    const o = this.opts;
+    if (!o.evaluate) throw new AttnError("trainer: no evaluate function was given");
+    const module = o.model.module;
+    module.eval();
+    let metrics: Metrics;
+    try {
+      metrics = await o.evaluate({ step: this.stepCount });
+    } finally {
+      module.train();
+    }
+    const name = o.bestMetric?.name;
+    if (name !== undefined && typeof metrics[name] !== "number") {
+      throw new AttnError(
+        `trainer: evaluate() gave no metric "${name}" (it gave ${Object.keys(metrics).join(", ") || "none"})`,
+      );
+    }
+    const isBest = name !== undefined && this.isImprovement(metrics[name]);
+    if (isBest) this.bestValue = { metric: name!, value: metrics[name!], step: this.stepCount };
+    const info: EvalInfo = { step: this.stepCount, metrics, elapsedMs: this.elapsedMs, isBest };
+    this.record({ ...metrics, type: "eval", step: info.step, elapsedMs: info.elapsedMs });
+    await o.onEval?.(info);
+    if (isBest && o.checkpoints) await this.saveCheckpoint(true);
+    return info;
+  }
+
+  /** Saves out/last (and out/best when isBest, out/step-<n> when kept) through the checkpoint manager. */
+  async saveCheckpoint(isBest = false): Promise<CheckpointInfo> {
+    const o = this.opts;
+    if (!o.checkpoints) throw new AttnError("trainer: no checkpoint manager was given");
+    const dirs = o.checkpoints.save(this.checkpointData(), { step: this.stepCount, isBest });
+    this.lastSavedStep = this.stepCount;
+    const info: CheckpointInfo = { step: this.stepCount, dirs, isBest };
+    await o.onCheckpoint?.(info);
+    return info;
+  }
+
+  private lastSavedStep = -1;
+
+  /** Saves a checkpoint of the current state to `dir` (no manager needed). */
+  saveTo(dir: string): void {
+    saveCheckpoint(dir, this.checkpointData());
+  }
+
+  private checkpointData() {
+    const o = this.opts;
+    return {
+      config: o.config ?? {},
+      model: o.model.module,
+      optimizer: o.optimizer,
+      tokenizer: o.tokenizer,
+      trainerState: this.getState(),
+    };
+  }
+
+  /** The trainer's state (as trainer.json holds it); a deep copy. */
+  getState(): TrainerState {
+    const state: TrainerState = {
+      format: "attention-lab-trainer",
+      version: 1,
+      step: this.stepCount,
+      epoch: this.opts.data.epoch ?? null,
+      tokens: this.tokensSeen,
+      elapsedMs: this.elapsedMs,
+      best: this.bestValue,
+      rng: getRng().getState(),
+      data: this.opts.data.getState(),
+      history: this.history,
+    };
+    return JSON.parse(JSON.stringify(state)) as TrainerState;
+  }
+
+  /** Restores getState()'s result: counters, best metric, history, the engine RNG and the data position. */
+  setState(state: unknown): void {
+    const s = state as TrainerState;
+    if (
+      s === null ||
+      typeof s !== "object" ||
+      s.format !== "attention-lab-trainer" ||
+      !Number.isSafeInteger(s.step) ||
+      s.step < 0 ||
+      typeof s.rng?.a !== "number"
+    ) {
+      throw new AttnError("trainer state: not a trainer.json written by this trainer");
+    }
+    if (s.version !== 1) throw new AttnError(`trainer state: unsupported version ${s.version}`);
+    this.stepCount = s.step;
+    this.tokensSeen = s.tokens ?? 0;
+    this.elapsedBefore = s.elapsedMs ?? 0;
+    if (this.runStart !== null) this.runStart = now();
+    this.bestValue = s.best ?? null;
+    this.history = Array.isArray(s.history) ? s.history.slice() : [];
+    this.lastSavedStep = s.step;
+    getRng().setState(s.rng);
+    this.opts.data.setState(s.data);
+  }
+
+  /** Restores weights, optimizer moments and trainer state from a loaded checkpoint. */
+  restore(ckpt: LoadedCheckpoint): void {
+    const module = this.opts.model.module;
+    module.loadStateDict(ckpt.state);
+    if (ckpt.optimizerState) restoreOptimizer(this.opts.optimizer, module, ckpt.optimizerState);
+    if (ckpt.trainerState !== undefined) this.setState(ckpt.trainerState);
+  }
+
+  /** loadCheckpoint(dir) + restore. */
+  resumeFrom(dir: string): LoadedCheckpoint {
+    const ckpt = loadCheckpoint(dir);
+    this.restore(ckpt);
+    return ckpt;
+  }
+
+  /**
+   * Trains until maxSteps, maxTimeMs or requestStop(); evaluates every
+   * evalEvery steps, saves every checkpointEvery steps and once more at the end
+   * (if a checkpoint manager was given and the last step is not saved yet).
+   * Yields to the event loop between steps, so signal handlers can run.
+   */
+  async run(): Promise<RunResult> {
+    const o = this.opts;
+    const module = o.model.module;
+    this.runStart = now();
+    const runStart = this.runStart;
+    if (this.lastSavedStep < 0) this.lastSavedStep = this.stepCount;
+    let reason: RunResult["reason"];
+    module.train();
+    try {
+      for (;;) {
+        if (this.stopRequested) {
+          reason = "stopped";
+          break;
+        }
+        if (o.maxSteps !== undefined && this.stepCount >= o.maxSteps) {
+          reason = "maxSteps";
+          break;
+        }
+        if (o.maxTimeMs !== undefined && now() - runStart >= o.maxTimeMs) {
+          reason = "time";
+          break;
+        }
+        const info = this.trainStep();
+        await o.onStep?.(info);
+        if (o.evaluate && o.evalEvery && this.stepCount % o.evalEvery === 0) {
+          await this.evaluateNow();
+        }
+        if (
+          o.checkpoints &&
+          o.checkpointEvery &&
+          this.stepCount % o.checkpointEvery === 0 &&
+          this.lastSavedStep !== this.stepCount
+        ) {
+          await this.saveCheckpoint();
+        }
+        await new Promise<void>((resolve) => setImmediate(resolve));
+      }
+      if (o.checkpoints && this.lastSavedStep !== this.stepCount) await this.saveCheckpoint();
+    } finally {
+      this.elapsedBefore += now() - runStart;
+      this.runStart = null;
+      this.stopRequested = false;
+    }
+    return { reason, step: this.stepCount, elapsedMs: this.elapsedBefore, best: this.bestValue };
+  }
+}
