@@ -1,0 +1,49 @@
+/** Finding and loading a trained run for eval, translate, generate and explore. */
+import { existsSync, statSync } from "node:fs";
+import path from "node:path";
+import { AttnError } from "../errors.js";
+import { type Model, buildModel } from "../models/index.js";
+import { type Tokenizer, tokenizerFromJSON } from "../tokenizers/index.js";
+import { type LoadedCheckpoint, isCheckpoint, loadCheckpoint } from "../train/checkpoint.js";
+import { type RunConfig, checkVocab, validateRunConfig } from "../train/recipe.js";
+
+/** A checkpoint directory itself, or a run directory (`--out` of train): its best, else its last. */
+export function resolveCheckpoint(dir: string): string {
+  if (!existsSync(dir)) throw new AttnError(`checkpoint not found: ${dir}`);
+  if (!statSync(dir).isDirectory()) throw new AttnError(`checkpoint ${dir} is not a directory`);
+  if (isCheckpoint(dir)) return dir;
+  for (const sub of ["best", "last"]) {
+    const d = path.join(dir, sub);
+    if (isCheckpoint(d)) return d;
+  }
+  throw new AttnError(
+    `${dir} holds no checkpoint (expected model.safetensors and config.json, or a run's best/ or last/)`,
+  );
+}
+
+export interface LoadedRun {
+  dir: string;
+  config: RunConfig;
+  model: Model;
+  tokenizer: Tokenizer;
+  checkpoint: LoadedCheckpoint;
+}
+
+export function loadRun(dirArg: string, opts: { optimizer?: boolean } = {}): LoadedRun {
+  const dir = resolveCheckpoint(dirArg);
+  const checkpoint = loadCheckpoint(dir, { optimizer: opts.optimizer ?? false });
+  const config = validateRunConfig(checkpoint.config, `checkpoint ${dir}`);
+  if (!checkpoint.tokenizer) throw new AttnError(`checkpoint ${dir}: tokenizer.json is missing`);
+  const tokenizer = tokenizerFromJSON(checkpoint.tokenizer);
+  checkVocab(config.model, tokenizer, `checkpoint ${dir}`);
+  const model = buildModel(config.model);
+  try {
+    model.loadStateDict(checkpoint.state);
+  } catch (e) {
+    if (e instanceof AttnError)
+      throw new AttnError(`checkpoint ${dir}: ${e.message} (was it made by another model?)`);
+    throw e;
+  }
+  model.eval();
+  return { dir, config, model, tokenizer, checkpoint };
+}

@@ -1,0 +1,77 @@
+/** Default model and training settings for each kind of run (chosen by measurement; see docs/training.md). */
+import type { ModelConfig } from "../models/config.js";
+import type { TokenizerKind, TrainSpec } from "../train/recipe.js";
+
+export interface Recipe {
+  model: { preset: string; overrides: Partial<ModelConfig> };
+  tokenizer: TokenizerKind;
+  vocab: number;
+  train: Omit<TrainSpec, "seed">;
+}
+
+const taskTrain: Omit<TrainSpec, "seed"> = {
+  batchSize: 64,
+  maxTokens: 4096,
+  steps: 1500,
+  lr: 2e-3,
+  warmup: 150,
+  schedule: "cosine",
+  labelSmoothing: 0.1,
+  clipNorm: 1,
+  weightDecay: 0,
+  evalEvery: 250,
+};
+
+const small: Recipe["model"] = {
+  preset: "s2s-tiny",
+  overrides: {
+    dModel: 64,
+    heads: 4,
+    dFF: 256,
+    encoderLayers: 2,
+    decoderLayers: 2,
+    dropout: 0.1,
+    maxLen: 64,
+  },
+};
+
+export const TASK_RECIPES: Record<string, Recipe> = {
+  copy: {
+    model: small,
+    tokenizer: "char",
+    vocab: 0,
+    train: { ...taskTrain, steps: 600, evalEvery: 200 },
+  },
+  reverse: { model: small, tokenizer: "char", vocab: 0, train: { ...taskTrain, steps: 1000 } },
+  sort: { model: small, tokenizer: "char", vocab: 0, train: { ...taskTrain, steps: 1000 } },
+  dates: { model: small, tokenizer: "char", vocab: 0, train: { ...taskTrain, steps: 1500 } },
+};
+
+export function corpusRecipe(): Recipe {
+  return {
+    model: { preset: "s2s-small", overrides: { maxLen: 256 } },
+    tokenizer: "bpe",
+    vocab: 8000,
+    train: { ...taskTrain, maxTokens: 4096, steps: 20000, lr: 1e-3, warmup: 1000, evalEvery: 1000 },
+  };
+}
+
+export function textRecipe(): Recipe {
+  return {
+    model: {
+      preset: "gpt-tiny",
+      overrides: { dModel: 128, heads: 4, dFF: 512, layers: 4, maxLen: 128 },
+    },
+    tokenizer: "char",
+    vocab: 0,
+    train: {
+      ...taskTrain,
+      batchSize: 32,
+      steps: 3000,
+      lr: 1e-3,
+      warmup: 200,
+      labelSmoothing: 0,
+      evalEvery: 500,
+    },
+  };
+}

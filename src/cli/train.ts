@@ -1,0 +1,411 @@
+/** `attn train`: train on a shipped task, a parallel TSV or plain text; save checkpoints; report held-out quality. */
+import { existsSync, mkdirSync } from "node:fs";
+import path from "node:path";
+import type { Command } from "commander";
+import { AttnError } from "../errors.js";
+import { TASK_NAMES } from "../data/tasks.js";
+import { type ModelConfig, presetConfig, presetNames } from "../models/config.js";
+import { GPT, type Transformer, buildModel } from "../models/index.js";
+import { getBackend, manualSeed } from "../tensor/index.js";
+import { type Tokenizer, tokenizerFromJSON } from "../tokenizers/index.js";
+import { CheckpointManager, isCheckpoint, loadCheckpoint } from "../train/checkpoint.js";
+import { Adam, decayMask } from "../train/optim.js";
+import {
+  type DataSpec,
+  type RunConfig,
+  type TokenizerKind,
+  type TrainSpec,
+  buildTokenizer,
+  checkVocab,
+  evaluateRun,
+  heldOutPairs,
+  lmTrainable,
+  loadData,
+  seq2seqTrainable,
+  trainingSource,
+  translateAll,
+  validateRunConfig,
+} from "../train/recipe.js";
+import { cosineSchedule, constantSchedule, paperSchedule } from "../train/schedules.js";
+import { Trainer } from "../train/trainer.js";
+import { choiceFlag, floatFlag, intFlag } from "./options.js";
+import { TrainProgress, parseDuration } from "./progress.js";
+import { TASK_RECIPES, corpusRecipe, textRecipe } from "./recipes.js";
+
+interface TrainFlags {
+  task?: string;
+  data?: string;
+  columns?: string;
+  src?: string;
+  tgt?: string;
+  dev?: string;
+  onBadLine: "skip" | "error";
+  out: string;
+  model?: string;
+  dModel?: number;
+  heads?: number;
+  dFf?: number;
+  layers?: number;
+  dropout?: number;
+  positional?: ModelConfig["positional"];
+  norm?: "post" | "pre";
+  tokenizer?: TokenizerKind;
+  vocab?: number;
+  steps?: number;
+  time?: string;
+  batchSize?: number;
+  maxTokens?: number;
+  lr?: number;
+  warmup?: number;
+  schedule?: TrainSpec["schedule"];
+  labelSmoothing?: number;
+  clip?: number;
+  seed: number;
+  evalEvery?: number;
+  evalSize?: number;
+  resume?: boolean;
+  json?: boolean;
+  quiet?: boolean;
+}
+
+export function registerTrain(program: Command): void {
+  program
+    .command("train")
+    .description(
+      "train a model on a shipped task (--task) or your data (--data), saving checkpoints to --out",
+    )
+    .option("--task <name>", `a shipped task: ${TASK_NAMES.join(", ")}`)
+    .option(
+      "--data <file>",
+      "a parallel corpus (.tsv: translation) or plain text (anything else: a GPT language model)",
+    )
+    .option(
+      "--columns <names>",
+      "names of a headerless TSV's columns, comma-separated (e.g. ref,es,en)",
+    )
+    .option("--src <column>", "source column of the TSV (name or 0-based index)", "0")
+    .option("--tgt <column>", "target column of the TSV (name or 0-based index)", "1")
+    .option("--dev <file>", "held-out TSV for BLEU (default: every 50th training pair is held out)")
+    .option(
+      "--on-bad-line <what>",
+      "TSV lines with the wrong column count: skip or error",
+      choiceFlag("on-bad-line", ["skip", "error"] as const),
+      "error",
+    )
+    .requiredOption("--out <dir>", "run directory: checkpoints go to DIR/last and DIR/best")
+    .option("--model <preset>", `model preset (${presetNames().join(", ")})`)
+    .option("--d-model <n>", "model width", intFlag("d-model"))
+    .option("--heads <n>", "attention heads", intFlag("heads"))
+    .option("--d-ff <n>", "feed-forward width", intFlag("d-ff"))
+    .option("--layers <n>", "layers per stack", intFlag("layers", 1, 48))
+    .option("--dropout <p>", "dropout", floatFlag("dropout", 0, 0.99))
+    .option(
+      "--positional <kind>",
+      "sinusoidal, learned, rope, alibi or none",
+      choiceFlag("positional", ["sinusoidal", "learned", "rope", "alibi", "none"] as const),
+    )
+    .option(
+      "--norm <placement>",
+      "post (the paper) or pre",
+      choiceFlag("norm", ["post", "pre"] as const),
+    )
+    .option(
+      "--tokenizer <kind>",
+      "char, byte or bpe (for --data)",
+      choiceFlag("tokenizer", ["char", "byte", "bpe"] as const),
+    )
+    .option("--vocab <n>", "BPE vocabulary size", intFlag("vocab", 260, 1 << 20))
+    .option("--steps <n>", "optimizer steps", intFlag("steps"))
+    .option(
+      "--time <duration>",
+      "time budget, e.g. 90s, 3m, 1h (stops at whichever of --steps and --time comes first)",
+    )
+    .option(
+      "--batch-size <n>",
+      "examples (tasks) or sequences (text) per step",
+      intFlag("batch-size"),
+    )
+    .option("--max-tokens <n>", "padded tokens per batch (TSV corpora)", intFlag("max-tokens", 16))
+    .option("--lr <x>", "peak learning rate", floatFlag("lr", 0, 10))
+    .option("--warmup <n>", "warm-up steps", intFlag("warmup", 0))
+    .option(
+      "--schedule <kind>",
+      "cosine, paper or constant",
+      choiceFlag("schedule", ["cosine", "paper", "constant"] as const),
+    )
+    .option("--label-smoothing <eps>", "label smoothing", floatFlag("label-smoothing", 0, 0.99))
+    .option("--clip <norm>", "gradient clipping by global norm (0 = off)", floatFlag("clip", 0))
+    .option("--seed <n>", "seed for weights, data order and dropout", intFlag("seed", 0), 1)
+    .option("--eval-every <n>", "held-out evaluation every N steps", intFlag("eval-every"))
+    .option("--eval-size <n>", "held-out examples for the final evaluation", intFlag("eval-size"))
+    .option("--resume", "continue the run in --out from its last checkpoint")
+    .option("--json", "print a JSON summary on stdout at the end")
+    .option("--quiet", "no progress output")
+    .action(async (flags: TrainFlags) => {
+      await train(flags);
+    });
+}
+
+function dataSpec(f: TrainFlags, evalSize: number | undefined): DataSpec {
+  if (f.task && f.data) throw new AttnError("give either --task or --data, not both");
+  if (f.task) {
+    if (!TASK_NAMES.includes(f.task))
+      throw new AttnError(`--task must be one of ${TASK_NAMES.join(", ")}, got "${f.task}"`);
+    return {
+      kind: "task",
+      task: f.task,
+      trainSeed: f.seed,
+      evalSeed: 1_000_003 + f.seed,
+      evalSize: evalSize ?? 1000,
+    };
+  }
+  if (!f.data) throw new AttnError("nothing to train on: give --task NAME or --data FILE");
+  if (!existsSync(f.data)) throw new AttnError(`data file not found: ${f.data}`);
+  if (f.data.toLowerCase().endsWith(".tsv")) {
+    const col = (v: string) => (/^\d+$/.test(v) ? Number(v) : v);
+    return {
+      kind: "tsv",
+      path: path.resolve(f.data),
+      columns: f.columns?.split(",").map((s) => s.trim()),
+      src: col(f.src ?? "0"),
+      tgt: col(f.tgt ?? "1"),
+      dev: f.dev ? path.resolve(f.dev) : undefined,
+      onBadLine: f.onBadLine,
+      maxLen: 128,
+      evalSize: evalSize ?? 500,
+    };
+  }
+  return { kind: "text", path: path.resolve(f.data), holdout: 0.05, evalSize: evalSize ?? 50 };
+}
+
+function modelConfig(
+  f: TrainFlags,
+  recipeModel: { preset: string; overrides: Partial<ModelConfig> },
+  vocabSize: number,
+): ModelConfig {
+  const preset = f.model ?? recipeModel.preset;
+  const o: Record<string, unknown> = {
+    ...(f.model ? {} : recipeModel.overrides),
+    vocabSize,
+    seed: f.seed,
+  };
+  if (f.dModel !== undefined) o.dModel = f.dModel;
+  if (f.heads !== undefined) o.heads = f.heads;
+  if (f.dFf !== undefined) o.dFF = f.dFf;
+  if (f.dropout !== undefined) o.dropout = f.dropout;
+  if (f.positional !== undefined) o.positional = f.positional;
+  if (f.norm !== undefined) o.normPlacement = f.norm;
+  const cfg = presetConfig(preset, o as Partial<ModelConfig>);
+  if (f.layers !== undefined) {
+    if (cfg.kind === "gpt") cfg.layers = f.layers;
+    else cfg.encoderLayers = cfg.decoderLayers = f.layers;
+  }
+  return cfg;
+}
+
+async function train(f: TrainFlags): Promise<void> {
+  const timeMs = f.time !== undefined ? parseDuration(f.time) : undefined;
+  if (timeMs !== undefined && !(timeMs > 0))
+    throw new AttnError(`--time must be a duration like 90s, 3m or 1h, got "${f.time}"`);
+  const lastDir = path.join(f.out, "last");
+  let cfg: RunConfig;
+  let tokenizer: Tokenizer;
+  const resuming = f.resume && isCheckpoint(lastDir);
+  if (f.resume && !resuming)
+    throw new AttnError(`--resume: no checkpoint in ${lastDir} to resume from`);
+  if (
+    !resuming &&
+    existsSync(f.out) &&
+    (isCheckpoint(lastDir) || isCheckpoint(path.join(f.out, "best")))
+  ) {
+    throw new AttnError(
+      `${f.out} already holds a run; pass --resume to continue it, or choose another --out`,
+    );
+  }
+  const progressOn = !f.quiet && !f.json;
+  const say = (s: string) => {
+    if (progressOn) process.stderr.write(`${s}\n`);
+  };
+  let data: ReturnType<typeof loadData>;
+  const checkpoint = resuming ? loadCheckpoint(lastDir) : null;
+  if (checkpoint) {
+    cfg = validateRunConfig(checkpoint.config, `checkpoint ${lastDir}`);
+    if (!checkpoint.tokenizer)
+      throw new AttnError(`checkpoint ${lastDir}: tokenizer.json is missing`);
+    tokenizer = tokenizerFromJSON(checkpoint.tokenizer);
+    checkVocab(cfg.model, tokenizer, `checkpoint ${lastDir}`);
+    if (f.steps !== undefined) cfg.train.steps = f.steps;
+    data = loadData(cfg.data, { needTrain: true });
+  } else {
+    const spec = dataSpec(f, f.evalSize);
+    const recipe =
+      spec.kind === "task"
+        ? TASK_RECIPES[spec.task]
+        : spec.kind === "tsv"
+          ? corpusRecipe()
+          : textRecipe();
+    data = loadData(spec, { needTrain: true });
+    const tokKind = f.tokenizer ?? recipe.tokenizer;
+    say(spec.kind === "task" ? `task: ${spec.task}` : `data: ${spec.path}`);
+    tokenizer = buildTokenizer(spec, data, tokKind, f.vocab ?? recipe.vocab);
+    const model = modelConfig(f, recipe.model, tokenizer.vocabSize);
+    if (spec.kind === "text" && model.kind !== "gpt")
+      throw new AttnError("plain-text data trains a GPT: use --model gpt-tiny or gpt-small");
+    if (spec.kind !== "text" && model.kind === "gpt")
+      throw new AttnError(
+        "translation data trains an encoder-decoder: use an s2s-* or paper-* model",
+      );
+    const t = recipe.train;
+    cfg = {
+      format: "attention-lab-run",
+      version: 1,
+      model,
+      data: spec,
+      train: {
+        batchSize: f.batchSize ?? t.batchSize,
+        maxTokens: f.maxTokens ?? t.maxTokens,
+        steps: f.steps ?? t.steps,
+        lr: f.lr ?? t.lr,
+        warmup: f.warmup ?? t.warmup,
+        schedule: f.schedule ?? t.schedule,
+        labelSmoothing: f.labelSmoothing ?? t.labelSmoothing,
+        clipNorm: f.clip ?? t.clipNorm,
+        weightDecay: t.weightDecay,
+        seed: f.seed,
+        evalEvery: f.evalEvery ?? t.evalEvery,
+      },
+    };
+  }
+  for (const w of data.warnings) say(`warning: ${w}`);
+  const t = cfg.train;
+  manualSeed(t.seed);
+  const model = buildModel(cfg.model);
+  model.train();
+  const named = model.namedParameters();
+  const optimizer = new Adam(
+    named.map(([, p]) => p),
+    { lr: t.lr, beta1: 0.9, beta2: 0.98, eps: 1e-9, weightDecay: t.weightDecay },
+    decayMask(named, { excludeBias: true, excludeNorm: true, excludeEmbedding: true }),
+  );
+  // A short run gets a proportionally short warm-up.
+  const warmup = Math.min(t.warmup, Math.floor(t.steps / 5));
+  const schedule =
+    t.schedule === "paper"
+      ? paperSchedule({ dModel: cfg.model.dModel, warmup: Math.max(1, warmup) })
+      : t.schedule === "cosine"
+        ? cosineSchedule({ peakLr: t.lr, warmup, totalSteps: t.steps, minLr: t.lr / 20 })
+        : constantSchedule(t.lr, warmup);
+  const source = trainingSource(cfg, data, tokenizer);
+  const trainable =
+    model instanceof GPT
+      ? lmTrainable(model, t.labelSmoothing)
+      : seq2seqTrainable(model as Transformer, t.labelSmoothing);
+  mkdirSync(f.out, { recursive: true });
+  const quickEval = Math.min(200, cfg.data.evalSize);
+  const bestMetric =
+    cfg.data.kind === "task" ? "exact_match" : cfg.data.kind === "tsv" ? "bleu" : "perplexity";
+  const progress = new TrainProgress(
+    timeMs && !f.steps ? Math.round(timeMs / 1000) : t.steps,
+    timeMs && !f.steps ? "seconds" : "steps",
+    progressOn,
+  );
+  let lastLoss = Number.NaN;
+  const trainer = new Trainer({
+    model: trainable as never,
+    data: source as never,
+    optimizer,
+    schedule,
+    clipNorm: t.clipNorm > 0 ? t.clipNorm : undefined,
+    maxSteps: t.steps,
+    maxTimeMs: timeMs,
+    evalEvery: t.evalEvery,
+    evaluate: () => evaluateRun(cfg, model, tokenizer, data, { limit: quickEval }),
+    bestMetric: { name: bestMetric, mode: bestMetric === "perplexity" ? "min" : "max" },
+    checkpoints: new CheckpointManager(f.out),
+    checkpointEvery: t.evalEvery,
+    config: cfg,
+    tokenizer: tokenizer.toJSON(),
+    metricsFile: path.join(f.out, "metrics.jsonl"),
+    onStep: (info) => {
+      lastLoss = info.loss;
+      progress.update(info.step, info);
+    },
+    onEval: (info) => {
+      const m = Object.entries(info.metrics)
+        .filter(([k]) => k !== "n")
+        .map(([k, v]) => `${k} ${v.toFixed(k === "exact_match" ? 3 : 2)}`)
+        .join(", ");
+      progress.log(`step ${info.step}: held-out ${m}${info.isBest ? " (best so far)" : ""}`);
+    },
+  });
+  if (checkpoint) trainer.restore(checkpoint);
+  say(
+    `model: ${cfg.model.kind === "gpt" ? "GPT" : "encoder-decoder"}, ${model.numParameters().toLocaleString("en-US")} parameters, vocabulary ${tokenizer.vocabSize}, backend ${getBackend().name}`,
+  );
+  let stopping = false;
+  const onSigint = () => {
+    if (stopping) process.exit(130);
+    stopping = true;
+    progress.log(
+      "stopping: finishing this step and saving a checkpoint (Ctrl-C again to quit at once)",
+    );
+    trainer.requestStop();
+  };
+  process.on("SIGINT", onSigint);
+  const result = await trainer.run().finally(() => {
+    progress.stop();
+    process.off("SIGINT", onSigint);
+  });
+  // Final held-out evaluation with the last weights, on the full evaluation set.
+  say(
+    `trained ${result.step} steps in ${(result.elapsedMs / 1000).toFixed(1)} s (${result.reason}); evaluating...`,
+  );
+  model.eval();
+  const metrics = evaluateRun(cfg, model, tokenizer, data);
+  const summary: Record<string, unknown> = {
+    out: path.resolve(f.out),
+    steps: result.step,
+    seconds: Math.round(result.elapsedMs) / 1000,
+    stopped: result.reason,
+    final_loss: lastLoss,
+    parameters: model.numParameters(),
+    ...metrics,
+  };
+  if (f.json) {
+    process.stdout.write(`${JSON.stringify(summary)}\n`);
+    return;
+  }
+  if (cfg.data.kind !== "text") {
+    const samples = heldOutPairs(cfg, data, 6);
+    const hyps = translateAll(
+      model as Transformer,
+      tokenizer,
+      samples.map((p) => p.src),
+    );
+    process.stdout.write("\nsample translations (held out):\n");
+    samples.forEach((p, i) => {
+      process.stdout.write(
+        `  ${hyps[i] === p.tgt ? "✓" : "✗"} ${p.src}  →  ${hyps[i]}${hyps[i] === p.tgt ? "" : `   (expected ${p.tgt})`}\n`,
+      );
+    });
+  }
+  const shown = Object.entries(metrics)
+    .map(
+      ([k, v]) =>
+        `${k} ${k === "exact_match" ? `${(v * 100).toFixed(1)}%` : Number.isInteger(v) ? v : v.toFixed(2)}`,
+    )
+    .join(", ");
+  process.stdout.write(`\nheld-out: ${shown}\n`);
+  process.stdout.write(
+    `checkpoint: ${path.join(f.out, "last")} (best: ${path.join(f.out, "best")})\n`,
+  );
+  if (cfg.data.kind === "text") {
+    process.stdout.write(
+      `next: npx attn generate --checkpoint ${f.out} --prompt "..." --temperature 0.8\n`,
+    );
+  } else {
+    process.stdout.write(
+      `next: npx attn translate --checkpoint ${f.out} "some input"   |   npx attn eval --checkpoint ${f.out} --json\n`,
+    );
+  }
+}

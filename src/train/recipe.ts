@@ -1,0 +1,295 @@
+/**
+ * A training recipe: what a run trains on (a shipped task, a parallel TSV, or
+ * plain text), how its data is tokenized and batched, and how it is judged.
+ * It is stored as config.json in every checkpoint, so `attn eval`,
+ * `translate` and `generate` rebuild exactly the same pieces.
+ */
+import { AttnError } from "../errors.js";
+import type { Seq2SeqBatch } from "../data/batching.js";
+import { makeSeq2SeqBatch } from "../data/batching.js";
+import { readParallelTsv, readText } from "../data/readers.js";
+import { type LmBatch, LmSource, PairsSource, TaskSource } from "../data/sources.js";
+import { type Pair, getTask, makeSplit } from "../data/tasks.js";
+import { greedyDecode, translateIds } from "../generate/seq2seq.js";
+import { type ModelConfig, validateConfig } from "../models/config.js";
+import type { GPT } from "../models/gpt.js";
+import type { Transformer } from "../models/transformer.js";
+import {
+  type Tokenizer,
+  createByteTokenizer,
+  trainBpeTokenizer,
+  trainCharTokenizer,
+} from "../tokenizers/index.js";
+import { fromArray, noGrad, tidy } from "../tensor/index.js";
+import { corpusBleu, exactMatch, perplexity } from "./metrics.js";
+import type { DataSource, Metrics, TrainableModel } from "./trainer.js";
+
+export type DataSpec =
+  | { kind: "task"; task: string; trainSeed: number; evalSeed: number; evalSize: number }
+  | {
+      kind: "tsv";
+      path: string;
+      columns?: string[];
+      src: string | number;
+      tgt: string | number;
+      dev?: string;
+      onBadLine: "skip" | "error";
+      /** Pairs with more tokens than this on either side are left out of training. */
+      maxLen: number;
+      evalSize: number;
+    }
+  | { kind: "text"; path: string; holdout: number; evalSize: number };
+
+export interface TrainSpec {
+  /** Examples per step (tasks), sequences per step (text). */
+  batchSize: number;
+  /** Padded tokens per batch (TSV corpora). */
+  maxTokens: number;
+  steps: number;
+  lr: number;
+  warmup: number;
+  schedule: "cosine" | "paper" | "constant";
+  labelSmoothing: number;
+  clipNorm: number;
+  weightDecay: number;
+  seed: number;
+  evalEvery: number;
+}
+
+export interface RunConfig {
+  format: "attention-lab-run";
+  version: 1;
+  model: ModelConfig;
+  data: DataSpec;
+  train: TrainSpec;
+}
+
+export type TokenizerKind = "char" | "byte" | "bpe";
+
+/** Reads a run's data files once (TSV pairs or text), checking them. */
+export interface LoadedData {
+  train: Pair[] | string | null;
+  dev: Pair[] | string | null;
+  warnings: string[];
+}
+
+export function loadData(spec: DataSpec, opts: { needTrain: boolean }): LoadedData {
+  const warnings: string[] = [];
+  if (spec.kind === "task") {
+    getTask(spec.task); // validates the name
+    return { train: null, dev: null, warnings };
+  }
+  if (spec.kind === "tsv") {
+    const read = (path: string) => {
+      const r = readParallelTsv(path, {
+        srcColumn: spec.src,
+        tgtColumn: spec.tgt,
+        columns: spec.columns,
+        onBadLine: spec.onBadLine,
+      });
+      if (r.badLines.length > 0) {
+        warnings.push(
+          `${path}: skipped ${r.badLines.length} bad lines (first: ${r.badLines.slice(0, 5).join(", ")})`,
+        );
+      }
+      return r.pairs;
+    };
+    const train = opts.needTrain ? read(spec.path) : null;
+    let dev: Pair[] | null = spec.dev ? read(spec.dev) : null;
+    if (!dev && train) {
+      // No dev file: hold out every 50th pair.
+      dev = train.filter((_, i) => i % 50 === 49);
+    }
+    return {
+      train: train ? train.filter((_, i) => spec.dev || i % 50 !== 49) : null,
+      dev,
+      warnings,
+    };
+  }
+  const text = readText(spec.path);
+  if (text.trim().length === 0) throw new AttnError(`${spec.path}: the text is empty`);
+  const cut = Math.floor(text.length * (1 - spec.holdout));
+  return { train: text.slice(0, cut), dev: text.slice(cut), warnings };
+}
+
+/** Builds the tokenizer a new run trains with. */
+export function buildTokenizer(
+  spec: DataSpec,
+  data: LoadedData,
+  kind: TokenizerKind,
+  vocabSize: number,
+): Tokenizer {
+  if (spec.kind === "task") return trainCharTokenizer([getTask(spec.task).alphabet]);
+  const texts =
+    spec.kind === "tsv"
+      ? (data.train as Pair[]).flatMap((p) => [p.src, p.tgt])
+      : [data.train as string];
+  if (kind === "byte") return createByteTokenizer();
+  if (kind === "bpe") return trainBpeTokenizer(texts, { vocabSize });
+  return trainCharTokenizer(texts);
+}
+
+export function checkVocab(model: ModelConfig, tokenizer: Tokenizer, where: string): void {
+  if (model.vocabSize !== tokenizer.vocabSize) {
+    throw new AttnError(
+      `${where}: the model's vocabulary (${model.vocabSize}) does not match the tokenizer's (${tokenizer.vocabSize}); they come from different runs`,
+    );
+  }
+}
+
+type Seq2Seq = Transformer;
+
+/** The Trainer's view of a seq2seq model. */
+export function seq2seqTrainable(
+  model: Seq2Seq,
+  labelSmoothing: number,
+): TrainableModel<Seq2SeqBatch> {
+  return {
+    module: model,
+    loss: (b) => ({
+      loss: model.loss(
+        fromArray(b.src, [b.size, b.srcLen], "int32"),
+        fromArray(b.tgtIn, [b.size, b.tgtLen], "int32"),
+        fromArray(b.tgtOut, [b.size, b.tgtLen], "int32"),
+        labelSmoothing,
+      ).loss,
+      tokens: b.numTgtTokens,
+    }),
+  };
+}
+
+export function lmTrainable(model: GPT, labelSmoothing: number): TrainableModel<LmBatch> {
+  return {
+    module: model,
+    loss: (b) => ({
+      loss: model.loss(
+        fromArray(b.input, [b.batch, b.context], "int32"),
+        fromArray(b.target, [b.batch, b.context], "int32"),
+        labelSmoothing,
+      ).loss,
+      tokens: b.batch * b.context,
+    }),
+  };
+}
+
+export function trainingSource(
+  cfg: RunConfig,
+  data: LoadedData,
+  tok: Tokenizer,
+): DataSource<Seq2SeqBatch> | DataSource<LmBatch> {
+  const spec = cfg.data;
+  const t = cfg.train;
+  const encode = (s: string) => tok.encode(s);
+  if (spec.kind === "task")
+    return new TaskSource(getTask(spec.task), encode, t.batchSize, spec.trainSeed);
+  if (spec.kind === "tsv") {
+    const examples = (data.train as Pair[])
+      .map((p) => ({ src: encode(p.src), tgt: encode(p.tgt) }))
+      .filter((e) => e.src.length + 1 <= spec.maxLen && e.tgt.length + 1 <= spec.maxLen);
+    return new PairsSource(examples, t.maxTokens, t.seed);
+  }
+  if (cfg.model.kind !== "gpt")
+    throw new AttnError("plain-text data trains a GPT model (use --model gpt-*)");
+  return new LmSource(
+    Int32Array.from(encode(data.train as string)),
+    Math.min(cfg.model.maxLen, 256),
+    t.batchSize,
+    t.seed,
+  );
+}
+
+/** Held-out pairs of a seq2seq run. */
+export function heldOutPairs(cfg: RunConfig, data: LoadedData, limit?: number): Pair[] {
+  const spec = cfg.data;
+  if (spec.kind === "task")
+    return makeSplit(getTask(spec.task), spec.evalSeed, limit ?? spec.evalSize);
+  if (spec.kind === "tsv") return (data.dev as Pair[]).slice(0, limit ?? spec.evalSize);
+  throw new AttnError("held-out pairs exist only for translation runs");
+}
+
+/** Greedy (or beam) translations of many sentences, in batches. */
+export function translateAll(
+  model: Seq2Seq,
+  tok: Tokenizer,
+  sources: string[],
+  opts: { beam?: number; batchSize?: number; maxLen?: number } = {},
+): string[] {
+  const out: string[] = [];
+  const bs = opts.batchSize ?? 64;
+  const maxSrc = model.config.maxLen;
+  for (let i = 0; i < sources.length; i += bs) {
+    const chunk = sources.slice(i, i + bs).map((s) => tok.encode(s).slice(0, maxSrc - 1));
+    const b = makeSeq2SeqBatch(chunk.map((src) => ({ src, tgt: [] })));
+    const ids = tidy(() => {
+      const src = fromArray(b.src, [b.size, b.srcLen], "int32");
+      const longest = Math.max(...chunk.map((c) => c.length));
+      const maxLen = Math.min(opts.maxLen ?? longest + 50, maxSrc);
+      return opts.beam && opts.beam > 1
+        ? translateIds(model, src, { beam: opts.beam, maxLen })
+        : greedyDecode(model, src, { maxLen });
+    });
+    for (const row of ids) out.push(tok.decode(row));
+  }
+  return out;
+}
+
+/** Held-out metrics: exact match and token-level accuracy for tasks, BLEU for corpora, perplexity for text. */
+export function evaluateRun(
+  cfg: RunConfig,
+  model: Transformer | GPT,
+  tok: Tokenizer,
+  data: LoadedData,
+  opts: { limit?: number; beam?: number } = {},
+): Metrics {
+  const wasTraining = model.training;
+  model.eval();
+  try {
+    if (cfg.data.kind === "text")
+      return lmMetrics(model as GPT, tok, data.dev as string, opts.limit ?? cfg.data.evalSize);
+    const pairs = heldOutPairs(cfg, data, opts.limit);
+    const hyps = translateAll(
+      model as Transformer,
+      tok,
+      pairs.map((p) => p.src),
+      { beam: opts.beam },
+    );
+    const refs = pairs.map((p) => p.tgt);
+    const metrics: Metrics = { exact_match: exactMatch(hyps, refs), n: pairs.length };
+    if (cfg.data.kind === "tsv") metrics.bleu = corpusBleu(hyps, refs).score;
+    return metrics;
+  } finally {
+    model.train(wasTraining);
+  }
+}
+
+/** Mean next-token loss over held-out windows, as perplexity. */
+function lmMetrics(model: GPT, tok: Tokenizer, text: string, windows: number): Metrics {
+  const ids = tok.encode(text);
+  const T = Math.min(model.config.maxLen, 256);
+  let total = 0;
+  let count = 0;
+  for (let w = 0; w < windows && (w + 1) * T + 1 <= ids.length; w++) {
+    const input = ids.slice(w * T, (w + 1) * T);
+    const target = ids.slice(w * T + 1, (w + 1) * T + 1);
+    total +=
+      noGrad(() =>
+        tidy(() =>
+          model
+            .loss(fromArray(input, [1, T], "int32"), fromArray(target, [1, T], "int32"))
+            .loss.item(),
+        ),
+      ) * T;
+    count += T;
+  }
+  if (count === 0) throw new AttnError("held-out text is too short to measure perplexity");
+  return { loss: total / count, perplexity: perplexity(total / count), tokens: count };
+}
+
+export function validateRunConfig(cfg: unknown, where: string): RunConfig {
+  const c = cfg as RunConfig;
+  if (!c || c.format !== "attention-lab-run" || !c.model || !c.data || !c.train) {
+    throw new AttnError(`${where}: config.json is not an Attention Lab run configuration`);
+  }
+  validateConfig(c.model);
+  return c;
+}
