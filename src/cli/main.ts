@@ -3,14 +3,22 @@ import { Command } from "commander";
 import { packageVersion } from "../version.js";
 import { reportAndExit } from "./errors.js";
 import { registerInfo } from "./info.js";
+import { registerTrain } from "./train.js";
+import { registerUse } from "./use.js";
+import { registerBench } from "./bench.js";
 
 export function buildProgram(): Command {
   const program = new Command("attn")
-    .description("Attention Lab: the Transformer of \"Attention Is All You Need\" — read it, train it, run it, see it.")
+    .description(
+      'Attention Lab: the Transformer of "Attention Is All You Need" — read it, train it, run it, see it.',
+    )
     .version(packageVersion(), "-v, --version")
     .showHelpAfterError("(run attn --help for usage)")
     .exitOverride();
   registerInfo(program);
+  registerTrain(program);
+  registerUse(program);
+  registerBench(program);
   return program;
 }
 
