@@ -9,6 +9,8 @@ export function reportAndExit(e: unknown): never {
     process.exit(1);
   }
   // Anything else is our bug: keep the stack so it can be reported.
-  process.stderr.write(`attn: internal error (please report): ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+  process.stderr.write(
+    `attn: internal error (please report): ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`,
+  );
   process.exit(70);
 }

@@ -18,7 +18,11 @@ export function registerInfo(program: Command): void {
     .option("--layers <n>", "layers (each stack)", intFlag("layers"))
     .option("--max-len <n>", "longest sequence", intFlag("max-len"))
     .option("--norm <placement>", "post or pre", choiceFlag("norm", ["post", "pre"] as const))
-    .option("--positional <kind>", "sinusoidal, learned, rope, alibi or none", choiceFlag("positional", ["sinusoidal", "learned", "rope", "alibi", "none"] as const))
+    .option(
+      "--positional <kind>",
+      "sinusoidal, learned, rope, alibi or none",
+      choiceFlag("positional", ["sinusoidal", "learned", "rope", "alibi", "none"] as const),
+    )
     .option("--dropout <p>", "dropout", floatFlag("dropout", 0, 0.999))
     .option("--json", "print one JSON object")
     .action((opts) => {
