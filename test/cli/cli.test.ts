@@ -1,0 +1,242 @@
+/** The `attn` command as a user meets it: results, and one-line errors without stack traces for bad input. */
+import assert from "node:assert/strict";
+import { spawn, spawnSync } from "node:child_process";
+import { mkdtempSync, readFileSync, writeFileSync, existsSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { describe, test } from "node:test";
+import { fileURLToPath } from "node:url";
+
+const ROOT = fileURLToPath(new URL("../../", import.meta.url));
+const MAIN = path.join(ROOT, "src/cli/main.ts");
+
+function attn(args: string[], input?: string): { code: number; stdout: string; stderr: string } {
+  const r = spawnSync(process.execPath, ["--import", "tsx", MAIN, ...args], {
+    cwd: ROOT,
+    encoding: "utf8",
+    input,
+    timeout: 120_000,
+  });
+  return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
+}
+
+/** A user error: non-zero exit, one line on stderr starting "attn:", no stack trace. */
+function assertUserError(r: { code: number; stderr: string }, re: RegExp): void {
+  assert.notEqual(r.code, 0);
+  const lines = r.stderr
+    .trim()
+    .split("\n")
+    .filter((l) => !l.startsWith("attn: warning"));
+  assert.equal(lines.length, 1, `expected one line, got:\n${r.stderr}`);
+  assert.match(lines[0], /^attn: /);
+  assert.match(lines[0], re);
+  assert.doesNotMatch(r.stderr, /\n\s+at /, "no stack trace");
+}
+
+const tmp = mkdtempSync(path.join(tmpdir(), "attn-cli-"));
+
+describe("attn info", () => {
+  test("paper-base with a 37k vocabulary has 63,045,632 parameters", () => {
+    const r = attn(["info", "--preset", "paper-base", "--vocab", "37000", "--json"]);
+    assert.equal(r.code, 0, r.stderr);
+    const info = JSON.parse(r.stdout);
+    assert.equal(info.parameters, 63_045_632);
+  });
+  test("bad configs and flags", () => {
+    assertUserError(
+      attn(["info", "--d-model", "30", "--heads", "4"]),
+      /dModel 30 is not divisible by heads 4/,
+    );
+    assertUserError(attn(["info", "--vocab", "abc"]), /--vocab must be an integer/);
+    assertUserError(attn(["info", "--preset", "nope"]), /unknown model preset "nope"/);
+  });
+});
+
+describe("attn train and friends", () => {
+  const run = path.join(tmp, "copy");
+  test("a short copy-task run writes a checkpoint that eval, translate and info read", () => {
+    const r = attn([
+      "train",
+      "--task",
+      "copy",
+      "--out",
+      run,
+      "--steps",
+      "12",
+      "--eval-every",
+      "6",
+      "--eval-size",
+      "20",
+      "--quiet",
+    ]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /held-out: exact_match/);
+    for (const f of [
+      "config.json",
+      "model.safetensors",
+      "tokenizer.json",
+      "optimizer.safetensors",
+      "trainer.json",
+    ]) {
+      assert.ok(existsSync(path.join(run, "last", f)), `last/${f}`);
+    }
+    const e = attn(["eval", "--checkpoint", run, "--json", "--limit", "10"]);
+    assert.equal(e.code, 0, e.stderr);
+    const lines = e.stdout.trim().split("\n");
+    assert.equal(lines.length, 1);
+    const m = JSON.parse(lines[0]);
+    assert.equal(typeof m.exact_match, "number");
+    const t = attn(["translate", "--checkpoint", run, "abcdefgabc"]);
+    assert.equal(t.code, 0, t.stderr);
+    assert.equal(t.stdout.trim().split("\n").length, 1);
+    const s = attn(["translate", "--checkpoint", run], "abc\n\ngfe\n");
+    assert.equal(s.stdout.trim().split("\n").length, 2, "one output per non-empty stdin line");
+  });
+  test("resume continues to more steps; a second train into the same --out refuses", () => {
+    const again = attn(["train", "--task", "copy", "--out", run, "--steps", "12", "--quiet"]);
+    assertUserError(again, /already holds a run; pass --resume/);
+    const r = attn([
+      "train",
+      "--task",
+      "copy",
+      "--out",
+      run,
+      "--steps",
+      "14",
+      "--resume",
+      "--quiet",
+      "--json",
+    ]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(JSON.parse(r.stdout).steps, 14);
+  });
+  test("bad inputs give one-line errors", () => {
+    assertUserError(
+      attn(["train", "--data", path.join(tmp, "missing.tsv"), "--out", path.join(tmp, "x")]),
+      /data file not found/,
+    );
+    assertUserError(
+      attn(["train", "--task", "nope", "--out", path.join(tmp, "x")]),
+      /--task must be one of/,
+    );
+    assertUserError(
+      attn(["train", "--task", "copy", "--out", path.join(tmp, "x"), "--steps", "-3"]),
+      /--steps must be an integer/,
+    );
+    assertUserError(
+      attn(["train", "--task", "copy", "--out", path.join(tmp, "x"), "--time", "soon"]),
+      /--time must be a duration/,
+    );
+    assertUserError(
+      attn(["eval", "--checkpoint", path.join(tmp, "nothing")]),
+      /checkpoint not found/,
+    );
+    assertUserError(
+      attn(["generate", "--checkpoint", run, "--prompt", "a"]),
+      /is a translation model/,
+    );
+  });
+  test("a TSV with bad lines is reported by line number, or skipped on request", () => {
+    const tsv = path.join(tmp, "bad.tsv");
+    const lines = [
+      "a b\tc d",
+      "e f\tg h",
+      "only one column",
+      "",
+      "i j\tk l\tm",
+      ...Array.from({ length: 60 }, (_, i) => `w${i} x\ty${i} z`),
+    ];
+    writeFileSync(tsv, `${lines.join("\n")}\n`);
+    const r = attn(["train", "--data", tsv, "--out", path.join(tmp, "tsv1"), "--steps", "1"]);
+    assertUserError(r, /lines? 3, 5/);
+    const ok = attn([
+      "train",
+      "--data",
+      tsv,
+      "--out",
+      path.join(tmp, "tsv2"),
+      "--steps",
+      "2",
+      "--on-bad-line",
+      "skip",
+      "--tokenizer",
+      "char",
+      "--model",
+      "s2s-tiny",
+      "--eval-size",
+      "2",
+      "--json",
+    ]);
+    assert.equal(ok.code, 0, ok.stderr);
+    assert.equal(typeof JSON.parse(ok.stdout).bleu, "number");
+  });
+  test("a checkpoint whose tokenizer does not match its model is refused", () => {
+    const ck = path.join(run, "last");
+    const tokFile = path.join(ck, "tokenizer.json");
+    const tok = JSON.parse(readFileSync(tokFile, "utf8"));
+    const other = attn([
+      "train",
+      "--task",
+      "dates",
+      "--out",
+      path.join(tmp, "dates"),
+      "--steps",
+      "1",
+      "--quiet",
+      "--eval-size",
+      "2",
+    ]);
+    assert.equal(other.code, 0, other.stderr);
+    writeFileSync(tokFile, readFileSync(path.join(tmp, "dates", "last", "tokenizer.json")));
+    assertUserError(
+      attn(["eval", "--checkpoint", ck]),
+      /vocabulary \(11\) does not match the tokenizer's/,
+    );
+    writeFileSync(tokFile, JSON.stringify(tok));
+  });
+});
+
+describe("Ctrl-C", () => {
+  test("SIGINT during training saves a checkpoint and exits cleanly", async () => {
+    const out = path.join(tmp, "sigint");
+    const child = spawn(
+      process.execPath,
+      [
+        "--import",
+        "tsx",
+        MAIN,
+        "train",
+        "--task",
+        "copy",
+        "--out",
+        out,
+        "--steps",
+        "100000",
+        "--eval-every",
+        "100000",
+      ],
+      {
+        cwd: ROOT,
+      },
+    );
+    let stderr = "";
+    child.stderr.on("data", (d) => {
+      stderr += d;
+    });
+    await new Promise<void>((resolve) => {
+      const poll = setInterval(() => {
+        if (/model: /.test(stderr)) {
+          clearInterval(poll);
+          setTimeout(() => {
+            child.kill("SIGINT");
+            resolve();
+          }, 1500);
+        }
+      }, 100);
+    });
+    const code = await new Promise<number | null>((resolve) => child.on("exit", resolve));
+    assert.equal(code, 0, stderr);
+    assert.ok(existsSync(path.join(out, "last", "model.safetensors")), "checkpoint saved");
+    assert.match(stderr, /stopping/);
+  });
+});
