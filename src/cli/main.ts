@@ -2,6 +2,7 @@
 import { Command } from "commander";
 import { packageVersion } from "../version.js";
 import { reportAndExit } from "./errors.js";
+import { registerExplore } from "./explore.js";
 import { registerInfo } from "./info.js";
 import { registerTrain } from "./train.js";
 import { registerUse } from "./use.js";
@@ -16,6 +17,7 @@ export function buildProgram(): Command {
     .showHelpAfterError("(run attn --help for usage)")
     .exitOverride();
   registerInfo(program);
+  registerExplore(program);
   registerTrain(program);
   registerUse(program);
   registerBench(program);

@@ -5,7 +5,12 @@ import { Transformer } from "./transformer.js";
 
 export * from "./config.js";
 export { GPT, type GPTState } from "./gpt.js";
-export { Transformer, type EncoderDecoderState, type PaddingOptions, type ModelInterventions } from "./transformer.js";
+export {
+  Transformer,
+  type EncoderDecoderState,
+  type PaddingOptions,
+  type ModelInterventions,
+} from "./transformer.js";
 export { EncoderLayer, DecoderLayer } from "./blocks.js";
 
 export type Model = Transformer | GPT;

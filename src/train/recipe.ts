@@ -287,7 +287,7 @@ function lmMetrics(model: GPT, tok: Tokenizer, text: string, windows: number): M
 
 export function validateRunConfig(cfg: unknown, where: string): RunConfig {
   const c = cfg as RunConfig;
-  if (!c || c.format !== "attention-lab-run" || !c.model || !c.data || !c.train) {
+  if (c?.format !== "attention-lab-run" || !c.model || !c.data || !c.train) {
     throw new AttnError(`${where}: config.json is not an Attention Lab run configuration`);
   }
   validateConfig(c.model);

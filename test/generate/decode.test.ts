@@ -146,7 +146,8 @@ describe("sampling", () => {
     const rng = new Mulberry32(2);
     for (let i = 0; i < 20000; i++) counts[sampleToken(row, { temperature: 1 }, rng)]++;
     const z = [...row].reduce((s, v) => s + Math.exp(v), 0);
-    for (let i = 0; i < row.length; i++) assert.ok(Math.abs(counts[i] / 20000 - Math.exp(row[i]) / z) < 0.015);
+    for (let i = 0; i < row.length; i++)
+      assert.ok(Math.abs(counts[i] / 20000 - Math.exp(row[i]) / z) < 0.015);
     const a = generate(gpt(), [4, 5], { maxNewTokens: 10, temperature: 0.8, topK: 5, seed: 4 });
     const b = generate(gpt(), [4, 5], { maxNewTokens: 10, temperature: 0.8, topK: 5, seed: 4 });
     assert.deepEqual(a, b);

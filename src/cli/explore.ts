@@ -1,0 +1,244 @@
+/**
+ * `attn explore`: serves the built explorer (dist-web/, made by `npm run
+ * build:web`) and, optionally, one checkpoint directory, on 127.0.0.1 by
+ * default. It serves nothing else: request paths are percent-decoded first,
+ * any `..` segment is refused (403), files must resolve (symlinks included)
+ * inside their root, and from the checkpoint only the files the page reads
+ * are served. Responses carry COOP/COEP so the page is cross-origin isolated
+ * (SharedArrayBuffer, for wasm threads later). No network access is made.
+ */
+import fs from "node:fs";
+import http from "node:http";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import type { Command } from "commander";
+import { AttnError } from "../errors.js";
+import { resolveCheckpoint } from "./load.js";
+import { intFlag } from "./options.js";
+
+/** The checkpoint files the explorer reads (served under /checkpoint/). */
+export const CHECKPOINT_FILES = ["config.json", "model.safetensors", "tokenizer.json"] as const;
+
+/** dist-web/ at the repository (or package) root: ../../dist-web from src/cli or dist/cli. */
+export function defaultAppDir(): string {
+  return fileURLToPath(new URL("../../dist-web/", import.meta.url));
+}
+
+export interface ExploreOptions {
+  /** The built app (default dist-web/). */
+  appDir?: string;
+  checkpoint?: string | null;
+  /** 0 picks a free port. */
+  port?: number;
+  host?: string;
+}
+
+export interface ExploreServer {
+  server: http.Server;
+  url: string;
+  close(): Promise<void>;
+}
+
+const TYPES: Record<string, string> = {
+  ".html": "text/html; charset=utf-8",
+  ".js": "text/javascript; charset=utf-8",
+  ".mjs": "text/javascript; charset=utf-8",
+  ".css": "text/css; charset=utf-8",
+  ".json": "application/json; charset=utf-8",
+  ".svg": "image/svg+xml",
+  ".png": "image/png",
+  ".ico": "image/x-icon",
+  ".wasm": "application/wasm",
+  ".safetensors": "application/octet-stream",
+  ".txt": "text/plain; charset=utf-8",
+};
+
+const SECURITY_HEADERS = {
+  "Cross-Origin-Opener-Policy": "same-origin",
+  "Cross-Origin-Embedder-Policy": "require-corp",
+  "Cross-Origin-Resource-Policy": "same-origin",
+  "X-Content-Type-Options": "nosniff",
+  "Referrer-Policy": "no-referrer",
+};
+
+/**
+ * The decoded path segments of a request target, or a status to refuse it
+ * with: 400 for bad percent-encoding, 403 for `..`, backslashes, NUL or an
+ * absolute-URL target.
+ */
+export function requestSegments(target: string): string[] | 400 | 403 {
+  if (!target.startsWith("/")) return 403;
+  const raw = target.split(/[?#]/, 1)[0];
+  let decoded: string;
+  try {
+    decoded = decodeURIComponent(raw);
+  } catch {
+    return 400;
+  }
+  if (decoded.includes("\0") || decoded.includes("\\")) return 403;
+  const segments = decoded.split("/").filter((s) => s !== "" && s !== ".");
+  if (segments.some((s) => s === "..")) return 403;
+  return segments;
+}
+
+function realInside(root: string, file: string): boolean {
+  try {
+    const real = fs.realpathSync(file);
+    const rel = path.relative(fs.realpathSync(root), real);
+    return rel !== "" && !rel.startsWith("..") && !path.isAbsolute(rel);
+  } catch {
+    return false;
+  }
+}
+
+/** Checks the options and returns the resolved directories (AttnError with a one-line fix otherwise). */
+export function checkExploreDirs(opts: ExploreOptions): {
+  appDir: string;
+  checkpoint: string | null;
+  name: string | null;
+} {
+  const appDir = path.resolve(opts.appDir ?? defaultAppDir());
+  if (!fs.existsSync(path.join(appDir, "index.html"))) {
+    throw new AttnError(
+      `the explorer is not built (no ${path.join(appDir, "index.html")}): run \`npm run build:web\` first`,
+    );
+  }
+  let checkpoint: string | null = null;
+  let name: string | null = null;
+  if (opts.checkpoint) {
+    // A checkpoint directory, or a run directory (its best/, else its last/), as attn translate takes.
+    checkpoint = path.resolve(resolveCheckpoint(opts.checkpoint));
+    name = path.relative(path.dirname(path.resolve(opts.checkpoint)), checkpoint);
+    const missing = CHECKPOINT_FILES.filter((f) => !fs.existsSync(path.join(checkpoint!, f)));
+    if (missing.length > 0) {
+      throw new AttnError(`--checkpoint ${opts.checkpoint}: missing ${missing.join(", ")}`);
+    }
+  }
+  return { appDir, checkpoint, name };
+}
+
+export function createExploreHandler(
+  appDir: string,
+  checkpoint: string | null,
+  name: string | null = checkpoint ? path.basename(checkpoint) : null,
+): http.RequestListener {
+  const info = JSON.stringify({ checkpoint: name });
+  return (req, res) => {
+    const send = (status: number, body: string, type = "text/plain; charset=utf-8") => {
+      res.writeHead(status, {
+        ...SECURITY_HEADERS,
+        "Content-Type": type,
+        "Cache-Control": "no-store",
+      });
+      res.end(req.method === "HEAD" ? undefined : body);
+    };
+    if (req.method !== "GET" && req.method !== "HEAD") {
+      res.setHeader("Allow", "GET, HEAD");
+      send(405, "method not allowed\n");
+      return;
+    }
+    const segs = requestSegments(req.url ?? "/");
+    if (segs === 400) return send(400, "bad request\n");
+    if (segs === 403) return send(403, "forbidden\n");
+    let root: string;
+    let rel: string[];
+    if (segs.length === 1 && segs[0] === "explore.json") return send(200, info, TYPES[".json"]);
+    if (segs[0] === "checkpoint") {
+      if (
+        !checkpoint ||
+        segs.length !== 2 ||
+        !(CHECKPOINT_FILES as readonly string[]).includes(segs[1])
+      ) {
+        return send(404, "not found\n");
+      }
+      root = checkpoint;
+      rel = [segs[1]];
+    } else {
+      root = appDir;
+      rel = segs.length === 0 ? ["index.html"] : segs;
+    }
+    const file = path.join(root, ...rel);
+    if (!realInside(root, file)) return send(404, "not found\n");
+    let stat: fs.Stats;
+    try {
+      stat = fs.statSync(file);
+    } catch {
+      return send(404, "not found\n");
+    }
+    if (!stat.isFile()) return send(404, "not found\n");
+    res.writeHead(200, {
+      ...SECURITY_HEADERS,
+      "Content-Type": TYPES[path.extname(file).toLowerCase()] ?? "application/octet-stream",
+      "Content-Length": stat.size,
+      "Cache-Control":
+        rel[rel.length - 1] === "index.html" || root === checkpoint ? "no-cache" : "max-age=3600",
+    });
+    if (req.method === "HEAD") {
+      res.end();
+      return;
+    }
+    fs.createReadStream(file)
+      .on("error", () => res.destroy())
+      .pipe(res);
+  };
+}
+
+/** Starts the server; resolves once it listens. */
+export async function startExploreServer(opts: ExploreOptions = {}): Promise<ExploreServer> {
+  const { appDir, checkpoint, name } = checkExploreDirs(opts);
+  const host = opts.host ?? "127.0.0.1";
+  const server = http.createServer(createExploreHandler(appDir, checkpoint, name));
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", (e: NodeJS.ErrnoException) =>
+      reject(
+        e.code === "EADDRINUSE"
+          ? new AttnError(`port ${opts.port} is in use: choose another with --port`)
+          : e,
+      ),
+    );
+    server.listen(opts.port ?? 8787, host, () => resolve());
+  });
+  const addr = server.address() as { port: number; address: string };
+  const shown = addr.address.includes(":") ? `[${addr.address}]` : addr.address;
+  return {
+    server,
+    url: `http://${shown}:${addr.port}/`,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+export function registerExplore(program: Command): void {
+  program
+    .command("explore")
+    .description("serve the browser explorer (and optionally a checkpoint) on this machine")
+    .option(
+      "--checkpoint <dir>",
+      "checkpoint directory to explore (config.json, model.safetensors, tokenizer.json)",
+    )
+    .option("--port <n>", "port (0 = any free port)", intFlag("port", 0, 65535), 8787)
+    .option(
+      "--host <h>",
+      "address to listen on (other than 127.0.0.1 exposes the page to your network)",
+      "127.0.0.1",
+    )
+    .action(async (opts: { checkpoint?: string; port: number; host: string }) => {
+      const s = await startExploreServer({
+        checkpoint: opts.checkpoint ?? null,
+        port: opts.port,
+        host: opts.host,
+      });
+      process.stdout.write(`Attention Lab explorer: ${s.url}\n`);
+      if (opts.checkpoint) {
+        process.stdout.write(`checkpoint: ${resolveCheckpoint(opts.checkpoint)}\n`);
+      }
+      process.stdout.write("Press Ctrl+C to stop.\n");
+      await new Promise<void>((resolve) => {
+        process.once("SIGINT", () => void s.close().then(resolve));
+        process.once("SIGTERM", () => void s.close().then(resolve));
+      });
+    });
+}

@@ -1,0 +1,101 @@
+/** Input embedding: ids, one-hot × E = row lookup, ×√d_model, and the PCA of the table. */
+import { useState } from "preact/hooks";
+import { Heatmap } from "../components/heatmap.js";
+import { PcaPlot, Tokens } from "../components/widgets.js";
+import { fmt, mat, rowOf } from "../lib.js";
+import { type ChapterProps, tok } from "./types.js";
+
+export function Embedding({ a, info }: ChapterProps) {
+  const [sel, setSel] = useState(0);
+  const i = Math.min(sel, a.srcIds.length - 1);
+  const id = a.srcIds[i];
+  const E = mat(a.embedTable);
+  const V = E.rows;
+  const d = E.cols;
+  const onehot = new Float32Array(V);
+  onehot[id] = 1;
+  // The matrix product, written out: (one-hot · E)_j = Σ_v onehot_v E_vj.
+  const product = new Float32Array(d);
+  for (let v = 0; v < V; v++)
+    for (let j = 0; j < d; j++) product[j] += onehot[v] * E.values[v * d + j];
+  const lookup = rowOf(E, id);
+  let diff = 0;
+  for (let j = 0; j < d; j++) diff = Math.max(diff, Math.abs(product[j] - lookup[j]));
+  const embed = a.tensors["encoder.embed"];
+  const scaled = embed ? rowOf(mat(embed, [0]), i) : null;
+  const scale = info.config.scaleEmbedding ? Math.sqrt(d) : 1;
+  const dims = Array.from({ length: d }, (_, j) => String(j));
+  const strip = (title: string, values: Float32Array, testId?: string) => (
+    <Heatmap
+      testId={testId}
+      title={title}
+      m={{ rows: 1, cols: values.length, values }}
+      colLabels={values.length === d ? dims : undefined}
+      scale="div"
+      maxWidth={560}
+      small
+    />
+  );
+  return (
+    <div>
+      <h3>Text → tokens → ids</h3>
+      <p>
+        Each character of the source is a token; its id is its row in the embedding table. Pick one:
+      </p>
+      <Tokens
+        label="source tokens; choose one"
+        labels={a.srcIds.map((t) => tok(info, t))}
+        ids={a.srcIds}
+        selected={i}
+        onSelect={setSel}
+      />
+      <div class="row">
+        <div class="col">
+          <h3>
+            One-hot × E = row lookup (token “{tok(info, id)}”, id {id})
+          </h3>
+          {strip(`one-hot vector of id ${id} (${V} entries, a single 1)`, onehot)}
+          <p class="op">
+            × E, the embedding table ({V} × {d}; row {id} outlined)
+          </p>
+          <Heatmap
+            title={`embedding table E (${V} tokens × d_model ${d})`}
+            m={E}
+            rowLabels={info.vocab.map((t) => (t === " " ? "␣" : t))}
+            scale="div"
+            cell={Math.max(2, Math.min(6, Math.floor(400 / d)))}
+            highlightRow={id}
+            small
+          />
+          <p class="op">= one-hot · E, computed as a sum over all {V} rows</p>
+          {strip("one-hot · E", product, "emb-product")}
+          <p class="op">
+            and the lookup E[{id}] (what the model does, no multiplication at all): largest
+            difference <strong data-testid="emb-diff">{fmt(diff, 6)}</strong>
+          </p>
+          {strip(`E[${id}]`, lookup, "emb-lookup")}
+          <p class="op">
+            {info.config.scaleEmbedding
+              ? `× √d_model = √${d} = ${scale.toFixed(3)}: the vector the encoder receives (recorded tap encoder.embed)`
+              : "This model does not scale its embeddings (scaleEmbedding is off)."}
+          </p>
+          {scaled && strip(`encoder.embed, position ${i}`, scaled, "emb-scaled")}
+        </div>
+        <div class="col">
+          <PcaPlot
+            x={a.pca.x}
+            y={a.pca.y}
+            vocab={info.vocab}
+            explained={a.pca.explained}
+            highlight={a.srcIds}
+          />
+          <p class="note">
+            Each point is one row of E. In a fresh model they are random; as it trains, tokens that
+            play similar roles (digits, month letters) drift together. The source's tokens are
+            outlined.
+          </p>
+        </div>
+      </div>
+    </div>
+  );
+}

@@ -1,0 +1,172 @@
+/**
+ * The guided walkthrough: one chapter per idea, in the order a learner meets
+ * them, each with a short text and the code (file and function) that computes
+ * what the chapter shows.
+ */
+
+export interface CodeRef {
+  file: string;
+  fn: string;
+}
+
+export interface Chapter {
+  id: string;
+  title: string;
+  /** Short label of the navigation. */
+  nav: string;
+  intro: string[];
+  code: CodeRef[];
+}
+
+export const CHAPTERS: Chapter[] = [
+  {
+    id: "overview",
+    nav: "Start",
+    title: "A Transformer you can watch",
+    intro: [
+      "Type a source on the left. A small encoder-decoder Transformer (the model of “Attention Is All You Need”) reads it and writes its answer one character at a time; every number on this page comes from that model, running in your browser.",
+      "A freshly initialised model has random weights and answers nonsense. Press Train and watch the loss fall and the attention sharpen, or follow the chapters to see each step of the computation.",
+    ],
+    code: [
+      { file: "src/models/transformer.ts", fn: "Transformer.forward" },
+      { file: "web/src/engine/analyze.ts", fn: "analyze" },
+    ],
+  },
+  {
+    id: "embedding",
+    nav: "1 Embedding",
+    title: "Input embedding: tokens become vectors",
+    intro: [
+      "The text is split into tokens (here, characters) and each token gets an id. The embedding is a table E with one row of d_model numbers per id.",
+      "Multiplying the one-hot vector of an id by E picks out row id: the model does the lookup, which gives exactly the same numbers. The paper then multiplies by √d_model (§3.4).",
+    ],
+    code: [
+      { file: "src/tensor/ops/embedding.ts", fn: "embedding" },
+      { file: "src/models/embedding-input.ts", fn: "Stack.embedInputs" },
+    ],
+  },
+  {
+    id: "positional",
+    nav: "2 Positions",
+    title: "Positional encoding: where each token is",
+    intro: [
+      "Attention alone does not know the order of tokens. The sinusoidal encoding adds to each position p a vector of sines and cosines, PE(p, 2i) = sin(p / 10000^(2i/d)), PE(p, 2i+1) = cos(…), each pair a wave of its own wavelength (§3.5).",
+      "Nearby positions have similar vectors, so their dot product falls with distance. Learned positions are a second trained table; RoPE instead rotates queries and keys inside attention.",
+    ],
+    code: [
+      { file: "src/nn/positional.ts", fn: "sinusoidalPositionalEncoding" },
+      { file: "src/models/embedding-input.ts", fn: "Stack.embedInputs" },
+      { file: "src/nn/positional.ts", fn: "applyRope" },
+    ],
+  },
+  {
+    id: "attention",
+    nav: "3 Attention",
+    title: "Scaled dot-product attention",
+    intro: [
+      "Each query vector q is compared with every key k: score = q·k / √d_k. A softmax turns a row of scores into weights that sum to 1, and the output is the weighted sum of the value vectors (§3.2.1).",
+      "Hover or use the arrow keys on a cell to see how that weight was computed. Encoder self-attention looks within the source, decoder self-attention within the output so far, cross-attention from the output to the source.",
+    ],
+    code: [
+      { file: "src/nn/attention.ts", fn: "MultiHeadAttention.forward" },
+      { file: "src/tensor/ops/softmax.ts", fn: "softmax" },
+    ],
+  },
+  {
+    id: "masks",
+    nav: "4 Masks",
+    title: "Masks: padding and the future",
+    intro: [
+      "Sequences in a batch have different lengths, so the short ones are padded. The padding mask stops every query from attending to padding keys. The decoder also has a causal mask: position i may not look at positions after i, which it has to predict (§3.2.3).",
+      "Masked scores are set to −∞ before the softmax, so their weight is exactly 0 and each row still sums to 1.",
+    ],
+    code: [
+      { file: "src/nn/masks.ts", fn: "keyPaddingMask / causalMask / combineMasks" },
+      { file: "src/models/transformer.ts", fn: "Transformer.targetMask" },
+      { file: "src/tensor/ops/where.ts", fn: "maskedFill" },
+    ],
+  },
+  {
+    id: "multihead",
+    nav: "5 Multi-head",
+    title: "Multi-head attention",
+    intro: [
+      "Each layer runs h attention heads side by side, each on its own d_k = d_model / h slice of learned projections, so different heads can look for different things. Their outputs are concatenated and mixed by W^O (§3.2.2).",
+      "Click a head to study it, draw its lines between tokens, or zero it and see what the model loses.",
+    ],
+    code: [
+      { file: "src/nn/attention.ts", fn: "MultiHeadAttention.splitHeads" },
+      { file: "src/nn/attention.ts", fn: "MultiHeadAttention.forward" },
+    ],
+  },
+  {
+    id: "residual",
+    nav: "6 Residual + norm",
+    title: "Residual connections and LayerNorm",
+    intro: [
+      "Every sub-layer adds its output to its input: x + Sublayer(x), the residual stream. The paper then normalises each position: LayerNorm(x + Sublayer(x)) gives every token vector mean 0 and variance 1, then a learned scale and shift (§3.1).",
+      "Below, see what a sub-layer adds to one token's vector, and how large each stage is.",
+    ],
+    code: [
+      { file: "src/models/blocks.ts", fn: "EncoderLayer.forward / DecoderLayer.forward" },
+      { file: "src/tensor/ops/layernorm.ts", fn: "layerNorm" },
+    ],
+  },
+  {
+    id: "ffn",
+    nav: "7 Feed-forward",
+    title: "Position-wise feed-forward network",
+    intro: [
+      "After attention, each position goes through the same two-layer network on its own: FFN(x) = max(0, x W1 + b1) W2 + b2, widening to d_ff and back (§3.3).",
+      "The ReLU switches many hidden units off: the white cells below are exact zeros.",
+    ],
+    code: [{ file: "src/nn/ffn.ts", fn: "FeedForward.forward" }],
+  },
+  {
+    id: "output",
+    nav: "8 Output",
+    title: "From vectors to the next token",
+    intro: [
+      "The decoder's last vectors are multiplied by the (shared) embedding matrix, giving one logit per vocabulary entry; softmax makes them probabilities (§3.4).",
+      "Temperature, top-k and top-p reshape that distribution before sampling. Training compares it with the target using cross-entropy; with label smoothing (ε = 0.1 in the paper, §5.4) the target keeps a little mass on every token.",
+    ],
+    code: [
+      { file: "src/models/transformer.ts", fn: "Transformer.project / Transformer.loss" },
+      { file: "src/tensor/ops/crossentropy.ts", fn: "crossEntropy" },
+    ],
+  },
+  {
+    id: "training",
+    nav: "9 Training",
+    title: "Training, live",
+    intro: [
+      "Each step draws a batch of task examples, runs the model with teacher forcing, computes the cross-entropy, back-propagates and lets Adam update every weight (§5.3). The settings and seed are in the address bar: the link replays the same steps.",
+      "Watch the loss fall, the samples become right, and the attention maps and embedding projection change as it learns.",
+    ],
+    code: [
+      { file: "web/src/engine/train.ts", fn: "LiveTrainer.trainStep" },
+      { file: "src/tensor/autograd.ts", fn: "backward" },
+      { file: "src/train/optim.ts", fn: "Adam.step" },
+    ],
+  },
+  {
+    id: "decoding",
+    nav: "10 Decoding",
+    title: "Decoding, one token at a time",
+    intro: [
+      "At generation time there is no target: the decoder starts from <bos>, predicts a token, appends it and repeats until <eos>. Greedy decoding takes the most likely token each time; keys and values of earlier steps are cached.",
+      "Beam search keeps the few best partial outputs instead of one.",
+    ],
+    code: [
+      {
+        file: "src/models/transformer.ts",
+        fn: "Transformer.startDecoding / Transformer.decodeStep",
+      },
+      { file: "web/src/engine/decode.ts", fn: "greedyDecode / beamSearch" },
+    ],
+  },
+];
+
+export function chapterById(id: string): Chapter {
+  return CHAPTERS.find((c) => c.id === id) ?? CHAPTERS[0];
+}

@@ -1,0 +1,148 @@
+/** Masks: a padded batch, its padding and causal masks, and scores before/after −∞ with the softmax rows. */
+import { useState } from "preact/hooks";
+import { Heatmap } from "../components/heatmap.js";
+import { mat } from "../lib.js";
+import { type ChapterProps, tok } from "./types.js";
+
+const ROWS = ["your input", "example 1", "example 2"];
+
+function BatchGrid(p: {
+  ids: number[][];
+  pad: number[][];
+  label: string;
+  vocab: (id: number) => string;
+  testId: string;
+}) {
+  return (
+    <table class="batch" data-testid={p.testId}>
+      <caption>{p.label}</caption>
+      <tbody>
+        {p.ids.map((row, r) => (
+          <tr>
+            <th scope="row" class="batch-row">
+              {ROWS[r] ?? `row ${r}`}
+            </th>
+            {row.map((id, c) => (
+              <td
+                class={p.pad[r][c] ? "batch-cell pad" : "batch-cell"}
+                data-pad={p.pad[r][c]}
+                title={p.pad[r][c] ? "padding" : `id ${id}`}
+              >
+                {p.pad[r][c] ? "pad" : p.vocab(id)}
+              </td>
+            ))}
+          </tr>
+        ))}
+      </tbody>
+    </table>
+  );
+}
+
+export function Masks({ a, info }: ChapterProps) {
+  const [row, setRow] = useState(0);
+  const [stack, setStack] = useState<"enc" | "dec">("dec");
+  const [head, setHead] = useState(0);
+  const mb = a.maskBatch;
+  const part = stack === "enc" ? mb.enc : mb.dec;
+  const ids = stack === "enc" ? mb.srcIds : mb.tgtIn;
+  const labels = ids[row].map((id, c) =>
+    (stack === "enc" ? mb.srcPad : mb.tgtPad)[row][c] ? "·" : tok(info, id),
+  );
+  const scores = mat(part.scores, [row, head]);
+  const masked = mat(part.masked, [row, head]);
+  const weights = mat(part.weights, [row, head]);
+  const maskM = {
+    rows: masked.rows,
+    cols: masked.cols,
+    values: masked.values.map((v) => (v === Number.NEGATIVE_INFINITY ? 1 : 0)),
+  };
+  const vocab = (id: number) => tok(info, id);
+  const common = { rowLabels: labels, colLabels: labels, maxWidth: 330 };
+  return (
+    <div>
+      <p>
+        Three sequences batched together: yours and two task examples. Shorter ones are padded to
+        the longest with the pad token (id 0), which must never be attended to.
+      </p>
+      <div class="row">
+        <BatchGrid
+          testId="mask-src-batch"
+          ids={mb.srcIds}
+          pad={mb.srcPad}
+          label="Source batch (encoder input)"
+          vocab={vocab}
+        />
+        <BatchGrid
+          testId="mask-tgt-batch"
+          ids={mb.tgtIn}
+          pad={mb.tgtPad}
+          label="Target batch (decoder input)"
+          vocab={vocab}
+        />
+      </div>
+      <fieldset class="picker">
+        <legend class="sr-only">which attention</legend>
+        <label>
+          Attention
+          <select value={stack} onChange={(e) => setStack(e.currentTarget.value as "enc" | "dec")}>
+            <option value="enc">encoder self-attention (padding mask)</option>
+            <option value="dec">decoder self-attention (causal + padding)</option>
+          </select>
+        </label>
+        <label>
+          Row
+          <select value={row} onChange={(e) => setRow(Number(e.currentTarget.value))}>
+            {ROWS.map((r, i) => (
+              <option value={i}>{r}</option>
+            ))}
+          </select>
+        </label>
+        <label>
+          Head (layer 0)
+          <select value={head} onChange={(e) => setHead(Number(e.currentTarget.value))}>
+            {Array.from({ length: info.config.heads }, (_, i) => (
+              <option value={i}>{i}</option>
+            ))}
+          </select>
+        </label>
+      </fieldset>
+      {stack === "dec" && a.interventions.noCausalMask && (
+        <p class="note warn">
+          The causal mask is switched off (interventions): only padding is masked now.
+        </p>
+      )}
+      <div class="row">
+        <Heatmap
+          testId="mask-mask"
+          title="1. Mask (1 = not allowed; rows: queries, columns: keys)"
+          m={maskM}
+          range={[0, 1]}
+          {...common}
+        />
+        <Heatmap
+          testId="mask-scores"
+          title="2. Scores q·k/√d_k before the mask"
+          m={scores}
+          scale="div"
+          {...common}
+        />
+      </div>
+      <div class="row">
+        <Heatmap
+          testId="mask-masked"
+          title="3. After adding −∞ where masked (hatched)"
+          m={masked}
+          scale="div"
+          {...common}
+        />
+        <Heatmap
+          testId="mask-weights"
+          title="4. Softmax of each row: masked keys get exactly 0"
+          m={weights}
+          range={[0, 1]}
+          {...common}
+        />
+      </div>
+    </div>
+  );
+}

@@ -1,0 +1,211 @@
+/** Multi-head attention: every layer and head at once, a head view with lines, and zeroing heads. */
+import { useState } from "preact/hooks";
+import { Heatmap } from "../components/heatmap.js";
+import { mat, reducedMotion } from "../lib.js";
+import {
+  BLOCK_NAMES,
+  type Block,
+  type ChapterProps,
+  blockPath,
+  blockTokens,
+  layersOf,
+} from "./types.js";
+
+const HEAD_COLORS = [
+  "#2563eb",
+  "#dc2626",
+  "#16a34a",
+  "#9333ea",
+  "#ea580c",
+  "#0891b2",
+  "#be185d",
+  "#4d7c0f",
+];
+
+function HeadView({ props, block, layer }: { props: ChapterProps; block: Block; layer: number }) {
+  const { a, info, ui } = props;
+  const [hover, setHover] = useState<number | null>(null);
+  const rec = a.tensors[`${blockPath(block, layer)}.weights`];
+  const { q, k } = blockTokens(a, info, block);
+  const H = info.config.heads;
+  const [shown, setShown] = useState<number[]>([ui.head]);
+  const rowH = 18;
+  const height = Math.max(q.length, k.length) * rowH + 10;
+  const left = 60;
+  const right = 300;
+  return (
+    <figure class="headview">
+      <figcaption>
+        Head view, {BLOCK_NAMES[block]}, layer {layer}: a line from each query (left) to each key
+        (right), as opaque as its weight. Hover a token on the left, or pick it below, to follow
+        only its lines.
+      </figcaption>
+      <fieldset class="inline">
+        <legend>Heads</legend>
+        {Array.from({ length: H }, (_, h) => (
+          <label class="check" style={{ color: HEAD_COLORS[h % HEAD_COLORS.length] }}>
+            <input
+              type="checkbox"
+              checked={shown.includes(h)}
+              onChange={(e) =>
+                setShown(e.currentTarget.checked ? [...shown, h] : shown.filter((x) => x !== h))
+              }
+            />
+            head {h}
+          </label>
+        ))}
+        <label>
+          follow one query{" "}
+          <select
+            value={hover ?? ""}
+            onChange={(e) =>
+              setHover(e.currentTarget.value === "" ? null : Number(e.currentTarget.value))
+            }
+          >
+            <option value="">all</option>
+            {q.map((t, i) => (
+              <option value={i}>
+                {i}: {t}
+              </option>
+            ))}
+          </select>
+        </label>
+      </fieldset>
+      <svg
+        width={right + 60}
+        height={height}
+        role="img"
+        aria-label="lines between query and key tokens"
+        onMouseMove={(e) => {
+          const r = e.currentTarget.getBoundingClientRect();
+          const i = Math.floor((e.clientY - r.top) / rowH);
+          setHover(e.clientX - r.left < left + 10 && i >= 0 && i < q.length ? i : null);
+        }}
+      >
+        {shown.map((h) => {
+          const W = mat(rec, [0, h]);
+          const lines = [];
+          for (let i = 0; i < W.rows; i++) {
+            if (hover !== null && hover !== i) continue;
+            for (let j = 0; j < W.cols; j++) {
+              const w = W.values[i * W.cols + j];
+              if (w < 0.02) continue;
+              lines.push(
+                <line
+                  x1={left}
+                  y1={10 + i * rowH}
+                  x2={right}
+                  y2={10 + j * rowH}
+                  stroke={HEAD_COLORS[h % HEAD_COLORS.length]}
+                  stroke-opacity={Math.min(1, w * (shown.length > 1 ? 0.8 : 1))}
+                  stroke-width={1 + 2 * w}
+                />,
+              );
+            }
+          }
+          return <g>{lines}</g>;
+        })}
+        {q.map((t, i) => (
+          <text
+            x={left - 8}
+            y={14 + i * rowH}
+            text-anchor="end"
+            class={hover === i ? "hv hv-on" : "hv"}
+          >
+            {t}
+          </text>
+        ))}
+        {k.map((t, j) => (
+          <text x={right + 8} y={14 + j * rowH} class="hv">
+            {t}
+          </text>
+        ))}
+      </svg>
+    </figure>
+  );
+}
+
+export function MultiHead(props: ChapterProps) {
+  const { a, info, ui, act } = props;
+  const H = info.config.heads;
+  const zero = new Set(a.interventions.zeroHeads);
+  const toggleZero = (key: string) => {
+    const iv = a.interventions;
+    act.setInterventions({
+      ...iv,
+      zeroHeads: zero.has(key) ? iv.zeroHeads.filter((x) => x !== key) : [...iv.zeroHeads, key],
+    });
+  };
+  const layer = Math.min(ui.layer, layersOf(info, ui.block) - 1);
+  return (
+    <div class={reducedMotion() ? "" : "fade"}>
+      {(Object.keys(BLOCK_NAMES) as Block[]).map((b) => {
+        const { q, k } = blockTokens(a, info, b);
+        return (
+          <section class="heads-block">
+            <h3>{BLOCK_NAMES[b]}</h3>
+            {Array.from({ length: layersOf(info, b) }, (_, l) => (
+              <div class="heads-row">
+                <span class="layer-label">layer {l}</span>
+                {Array.from({ length: H }, (_, h) => {
+                  const key = `${blockPath(b, l)}:${h}`;
+                  const on = ui.block === b && layer === l && ui.head === h;
+                  const rec = a.tensors[`${blockPath(b, l)}.weights`];
+                  return (
+                    <div
+                      class={`head-cell${on ? " head-on" : ""}${zero.has(key) ? " zeroed" : ""}`}
+                    >
+                      <Heatmap
+                        title={`L${l} H${h}`}
+                        m={mat(rec, [0, h])}
+                        rowLabels={q}
+                        range={[0, 1]}
+                        gamma={0.5}
+                        maxWidth={170}
+                        describe={(i, j, v) => `query ${q[i]} to key ${k[j]}: ${v.toFixed(4)}`}
+                        small
+                      />
+                      <div class="head-actions">
+                        <button
+                          type="button"
+                          class="link"
+                          onClick={() => act.setUi({ block: b, layer: l, head: h, cell: null })}
+                        >
+                          {on ? "selected" : "select"}
+                        </button>
+                        <button
+                          type="button"
+                          class="link"
+                          aria-pressed={zero.has(key)}
+                          onClick={() => toggleZero(key)}
+                        >
+                          {zero.has(key) ? "restore" : "zero"}
+                        </button>
+                        <button
+                          type="button"
+                          class="link"
+                          onClick={() => {
+                            act.setUi({ block: b, layer: l, head: h, cell: null });
+                            act.go("attention");
+                          }}
+                        >
+                          inspect
+                        </button>
+                      </div>
+                    </div>
+                  );
+                })}
+              </div>
+            ))}
+          </section>
+        );
+      })}
+      <HeadView
+        key={`${ui.block}-${layer}-${ui.head}`}
+        props={props}
+        block={ui.block}
+        layer={layer}
+      />
+    </div>
+  );
+}

@@ -1,0 +1,96 @@
+/** Start: what the model does with the input, where it looks, and a button to train it. */
+import { LineChart } from "../components/chart.js";
+import { Heatmap } from "../components/heatmap.js";
+import { Tokens } from "../components/widgets.js";
+import type { Matrix } from "../lib.js";
+import type { Rec } from "../protocol.js";
+import { type ChapterProps, blockTokens, tok } from "./types.js";
+
+/** Mean over heads of [1, H, Tq, Tk]. */
+export function headMean(r: Rec): Matrix {
+  const [, H, Tq, Tk] = r.shape;
+  const out = new Float32Array(Tq * Tk);
+  for (let h = 0; h < H; h++)
+    for (let i = 0; i < Tq * Tk; i++) out[i] += r.values[h * Tq * Tk + i] / H;
+  return { rows: Tq, cols: Tk, values: out };
+}
+
+export function Overview({ a, info, training, act }: ChapterProps) {
+  const L = info.config.decoderLayers - 1;
+  const cross = a.tensors[`decoder.layers.${L}.cross_attn.weights`];
+  const mean = cross ? headMean(cross) : null;
+  const { q, k } = blockTokens(a, info, "cross");
+  const pts = training.points;
+  const every = Math.max(1, Math.floor(pts.length / 400));
+  const shown = pts.filter((_, i) => i % every === 0 || i === pts.length - 1);
+  return (
+    <div class="overview">
+      <div class="row">
+        <div class="flow col">
+          <div>
+            <h3>Source tokens</h3>
+            <Tokens
+              label="source tokens"
+              labels={a.srcIds.map((id) => tok(info, id))}
+              ids={a.srcIds}
+            />
+          </div>
+          <div>
+            <h3>Output, one token at a time</h3>
+            <Tokens
+              label="output tokens"
+              labels={a.greedy.steps.map((s) => tok(info, s.token))}
+              ids={a.greedy.steps.map((s) => s.token)}
+            />
+          </div>
+        </div>
+        <div class="cta">
+          <p>
+            {pts.length > 0
+              ? `After ${pts[pts.length - 1].step} steps here, the training loss is ${pts[pts.length - 1].loss.toFixed(3)}.`
+              : info.origin.startsWith("checkpoint")
+                ? "This model comes from a checkpoint. Training here continues from its weights."
+                : "This model has not been trained yet: its weights are random, so the output is noise and the attention is blurred."}
+          </p>
+          <p class="cta-buttons">
+            <button
+              type="button"
+              class="primary big"
+              onClick={() => act.train(training.running ? "pause" : "start")}
+            >
+              {training.running ? "❚❚ Pause training" : "▶ Train it here"}
+            </button>
+            <button type="button" onClick={() => act.go("embedding")}>
+              Start the walkthrough →
+            </button>
+          </p>
+        </div>
+      </div>
+      <div class="row">
+        {mean && (
+          <Heatmap
+            testId="overview-cross"
+            title={`Where each output position looks in the source (cross-attention, layer ${L}, mean of heads)`}
+            m={mean}
+            rowLabels={q}
+            colLabels={k}
+            maxWidth={620}
+            range={[0, 1]}
+            gamma={0.5}
+          />
+        )}
+        {shown.length > 1 && (
+          <LineChart
+            title="Training loss"
+            x={shown.map((p) => p.step)}
+            xLabel="step"
+            yLabel="loss"
+            width={320}
+            height={200}
+            series={[{ label: "train", color: "#2563eb", values: shown.map((p) => p.loss) }]}
+          />
+        )}
+      </div>
+    </div>
+  );
+}

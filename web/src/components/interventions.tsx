@@ -1,0 +1,165 @@
+/** Interventions: switch a piece of the architecture off and see what the model does without it. */
+import { useState } from "preact/hooks";
+import { BLOCK_NAMES, type Actions, type Block, blockPath, layersOf } from "../chapters/types.js";
+import { exact, fmt } from "../lib.js";
+import type { Analysis, Interventions, ModelInfo } from "../protocol.js";
+
+const EXPLAIN = {
+  noPositional:
+    "No positional encoding: the model now sees a bag of characters. Attention gives the same result for any order of the same tokens, so a model trained with positions gets inputs it has never seen and its answers break.",
+  noCausalMask:
+    "No causal mask: in the teacher-forced pass each target position can now read the tokens after it, the very ones it should predict, so the guess and the loss change. Greedy decoding does not change: when generating, the future does not exist yet. Train with the mask off and the training loss drops fast while generation stays wrong: the model learned to copy.",
+  noScale: (dk: number) =>
+    `No 1/√d_k scaling: every score is √${dk} ≈ ${Math.sqrt(dk).toFixed(1)} times larger, so each softmax row is much peakier (closer to one-hot). With large d_k that saturates the softmax and its gradients vanish, which is why the paper scales.`,
+  head: "A zeroed head contributes nothing to the concatenation before W^O. If the output barely changes, the model did not rely on that head; if it breaks, that head carried something needed.",
+};
+
+export function headLabel(key: string): string {
+  const m = /^(encoder|decoder)\.layers\.(\d+)\.(self_attn|cross_attn):(\d+)$/.exec(key);
+  if (!m) return key;
+  const block =
+    m[1] === "encoder" ? "encoder self" : m[3] === "self_attn" ? "decoder self" : "cross";
+  return `${block}, layer ${m[2]}, head ${m[4]}`;
+}
+
+export function InterventionsCard(p: {
+  info: ModelInfo;
+  analysis: Analysis;
+  iv: Interventions;
+  act: Actions;
+}) {
+  const { iv, info, analysis: a } = p;
+  const [block, setBlock] = useState<Block>("cross");
+  const [layer, setLayer] = useState(0);
+  const [head, setHead] = useState(0);
+  const set = (patch: Partial<Interventions>) => p.act.setInterventions({ ...iv, ...patch });
+  const toggle = (
+    k: "noPositional" | "noCausalMask" | "noScale",
+    label: string,
+    disabled = false,
+  ) => (
+    <label class="check">
+      <input
+        type="checkbox"
+        data-testid={`iv-${k}`}
+        checked={iv[k]}
+        disabled={disabled}
+        onChange={(e) => set({ [k]: e.currentTarget.checked })}
+      />
+      {label}
+    </label>
+  );
+  const dk = info.config.dModel / info.config.heads;
+  const b = a.baseline;
+  const active = [
+    iv.noPositional && EXPLAIN.noPositional,
+    iv.noCausalMask && EXPLAIN.noCausalMask,
+    iv.noScale && EXPLAIN.noScale(dk),
+    iv.zeroHeads.length > 0 && EXPLAIN.head,
+  ].filter(Boolean) as string[];
+  const key = `${blockPath(block, layer)}:${head}`;
+  return (
+    <section class="card" aria-labelledby="iv-title">
+      <h2 id="iv-title">Interventions</h2>
+      {toggle("noPositional", "Remove positional encoding", info.config.positional === "rope")}
+      {toggle("noCausalMask", "Remove the causal mask")}
+      {toggle("noScale", "Remove the 1/√d_k scaling")}
+      <div class="zero-head">
+        <span>Zero a head:</span>
+        <select
+          aria-label="attention block"
+          value={block}
+          onChange={(e) => setBlock(e.currentTarget.value as Block)}
+        >
+          {(Object.keys(BLOCK_NAMES) as Block[]).map((k) => (
+            <option value={k}>
+              {k === "enc" ? "enc self" : k === "dec" ? "dec self" : "cross"}
+            </option>
+          ))}
+        </select>
+        <select
+          aria-label="layer"
+          value={layer}
+          onChange={(e) => setLayer(Number(e.currentTarget.value))}
+        >
+          {Array.from({ length: layersOf(info, block) }, (_, i) => (
+            <option value={i}>L{i}</option>
+          ))}
+        </select>
+        <select
+          aria-label="head"
+          value={head}
+          onChange={(e) => setHead(Number(e.currentTarget.value))}
+        >
+          {Array.from({ length: info.config.heads }, (_, i) => (
+            <option value={i}>H{i}</option>
+          ))}
+        </select>
+        <button
+          type="button"
+          disabled={iv.zeroHeads.includes(key)}
+          onClick={() => set({ zeroHeads: [...iv.zeroHeads, key] })}
+        >
+          Zero
+        </button>
+      </div>
+      {iv.zeroHeads.length > 0 && (
+        <ul class="chips">
+          {iv.zeroHeads.map((k) => (
+            <li>
+              {headLabel(k)}{" "}
+              <button
+                type="button"
+                class="link"
+                aria-label={`restore ${headLabel(k)}`}
+                onClick={() => set({ zeroHeads: iv.zeroHeads.filter((x) => x !== k) })}
+              >
+                ✕
+              </button>
+            </li>
+          ))}
+        </ul>
+      )}
+      {b && (
+        <div class="compare" data-testid="iv-compare" aria-live="polite">
+          <table class="compare-table">
+            <thead>
+              <tr>
+                <th />
+                <th scope="col">intact</th>
+                <th scope="col">now</th>
+              </tr>
+            </thead>
+            <tbody>
+              <tr>
+                <th scope="row">output</th>
+                <td>{b.output}</td>
+                <td class={b.output !== a.outcome.output ? "changed" : ""}>{a.outcome.output}</td>
+              </tr>
+              <tr>
+                <th scope="row">guess</th>
+                <td>{b.prediction}</td>
+                <td class={b.prediction !== a.outcome.prediction ? "changed" : ""}>
+                  {a.outcome.prediction}
+                </td>
+              </tr>
+              <tr>
+                <th scope="row">loss</th>
+                <td data-value={exact(b.loss)}>{fmt(b.loss, 3)}</td>
+                <td
+                  data-value={exact(a.outcome.loss)}
+                  class={Math.abs(b.loss - a.outcome.loss) > 1e-6 ? "changed" : ""}
+                >
+                  {fmt(a.outcome.loss, 3)}
+                </td>
+              </tr>
+            </tbody>
+          </table>
+          {active.map((t) => (
+            <p class="explain">{t}</p>
+          ))}
+        </div>
+      )}
+    </section>
+  );
+}

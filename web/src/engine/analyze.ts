@@ -1,0 +1,232 @@
+/**
+ * One analysis of the model for the learner's input: greedy decoding, beams,
+ * a teacher-forced pass with every intermediate recorded (recordIntermediates),
+ * the embedding and positional tables, and a padded three-row batch for the
+ * masks. Interventions apply throughout; with any on, the same is also run
+ * without them (the baseline the page compares against).
+ */
+import { recordIntermediates } from "../../../src/nn/hooks.js";
+import { sinusoidalPositionalEncoding } from "../../../src/nn/positional.js";
+import { crossEntropy, fromArray, noGrad, tidy } from "../../../src/tensor/index.js";
+import { BOS_ID, EOS_ID, PAD_ID } from "../../../src/tokenizers/tokenizer.js";
+import type { Analysis, Interventions, MaskBatch, Outcome, Rec } from "../protocol.js";
+import { beamSearch, greedyDecode } from "./decode.js";
+import { anyIntervention, withInterventions } from "./interventions.js";
+import type { LoadedModel } from "./models.js";
+import { type Pca2, pca2 } from "./pca.js";
+
+/** The analysis shows this label smoothing (the paper's ε). */
+export const SHOWN_SMOOTHING = 0.1;
+/** Rows of the positional table sent to the page. */
+const POS_ROWS = 48;
+
+export interface AnalyzeContext {
+  lm: LoadedModel;
+  interventions: Interventions;
+  step: number;
+  /** Last PCA axes, to keep signs stable across training. */
+  pcaAxes?: Pca2["axes"];
+  /** Two task examples that fill the mask batch. */
+  maskExamples: { src: string; tgt: string }[];
+}
+
+function rec(shape: readonly number[], values: ArrayLike<number>): Rec {
+  return { shape: [...shape], values: Float32Array.from(values) };
+}
+
+export function maxDecodeSteps(lm: LoadedModel): number {
+  return Math.min(lm.task.maxTgtLen + 1, lm.config.maxLen, 40);
+}
+
+/** Source ids: the text's tokens (cut to fit the positional table) and EOS, as the batching does. */
+export function sourceIds(lm: LoadedModel, text: string): number[] {
+  return [...lm.tokenizer.encode(text).slice(0, lm.config.maxLen - 1), EOS_ID];
+}
+
+function targetIds(lm: LoadedModel, text: string): number[] {
+  return lm.tokenizer.encode(text).slice(0, lm.config.maxLen - 1);
+}
+
+/** Output for display: special tokens kept visible (an untrained model often emits <unk>). */
+function shown(lm: LoadedModel, ids: number[]): string {
+  return lm.tokenizer.decode(ids, { keepSpecial: true });
+}
+
+/** Decodes ids up to (not including) the first EOS. */
+function textOf(lm: LoadedModel, ids: ArrayLike<number>): string {
+  const out: number[] = [];
+  for (let i = 0; i < ids.length && ids[i] !== EOS_ID; i++) out.push(ids[i]);
+  return lm.tokenizer.decode(out, { keepSpecial: true });
+}
+
+/** Teacher-forced pass: recorded tensors, plain cross-entropy and the argmax prediction. */
+function teacherForced(
+  lm: LoadedModel,
+  srcIds: number[],
+  tgtIn: number[],
+  labels: number[],
+  record: boolean,
+): {
+  tensors: Map<string, { shape: number[]; values: ArrayLike<number> }>;
+  loss: number;
+  prediction: string;
+} {
+  return noGrad(() =>
+    tidy(() => {
+      const src = fromArray(srcIds, [1, srcIds.length], "int32");
+      const tin = fromArray(tgtIn, [1, tgtIn.length], "int32");
+      const tout = fromArray(labels, [1, labels.length], "int32");
+      const run = () => lm.model.loss(src, tin, tout, SHOWN_SMOOTHING);
+      const { result, tensors } = record
+        ? recordIntermediates(run)
+        : { result: run(), tensors: new Map() };
+      const plain = crossEntropy(result.logits, tout, { ignoreIndex: PAD_ID }).item();
+      const logits = result.logits.values();
+      const V = lm.config.vocabSize;
+      const argmax: number[] = [];
+      for (let t = 0; t < labels.length; t++) {
+        let best = 0;
+        for (let v = 1; v < V; v++) if (logits[t * V + v] > logits[t * V + best]) best = v;
+        argmax.push(best);
+      }
+      return { tensors, loss: plain, prediction: textOf(lm, argmax) };
+    }),
+  );
+}
+
+function outcome(lm: LoadedModel, srcIds: number[], tgt: string): Outcome {
+  const greedy = greedyDecode(lm.model, srcIds, maxDecodeSteps(lm));
+  const tIds = targetIds(lm, tgt || lm.tokenizer.decode(greedy.ids));
+  const tf = teacherForced(lm, srcIds, [BOS_ID, ...tIds], [...tIds, EOS_ID], false);
+  return { output: shown(lm, greedy.ids), loss: tf.loss, prediction: tf.prediction };
+}
+
+function padRows(rows: number[][]): { ids: number[][]; pad: number[][]; len: number } {
+  const len = Math.max(...rows.map((r) => r.length));
+  const ids = rows.map((r) => [...r, ...new Array<number>(len - r.length).fill(PAD_ID)]);
+  return { ids, pad: ids.map((r) => r.map((x) => (x === PAD_ID ? 1 : 0))), len };
+}
+
+function maskBatch(
+  lm: LoadedModel,
+  srcIds: number[],
+  tgtIn: number[],
+  ctx: AnalyzeContext,
+): MaskBatch {
+  const srcRows = [srcIds, ...ctx.maskExamples.map((e) => sourceIds(lm, e.src))];
+  const tgtRows = [tgtIn, ...ctx.maskExamples.map((e) => [BOS_ID, ...targetIds(lm, e.tgt)])];
+  const s = padRows(srcRows);
+  const t = padRows(tgtRows);
+  const B = srcRows.length;
+  const names = ["scores", "masked_scores", "weights"];
+  const wanted = new Set<string>(
+    names.flatMap((n) => [`encoder.layers.0.self_attn.${n}`, `decoder.layers.0.self_attn.${n}`]),
+  );
+  const tensors = noGrad(() =>
+    tidy(() => {
+      const src = fromArray(s.ids.flat(), [B, s.len], "int32");
+      const tin = fromArray(t.ids.flat(), [B, t.len], "int32");
+      return recordIntermediates(
+        () => lm.model.forward(src, tin),
+        (n) => wanted.has(n),
+      ).tensors;
+    }),
+  );
+  const get = (stack: string) => {
+    const g = (n: string) => {
+      const r = tensors.get(`${stack}.layers.0.self_attn.${n}`)!;
+      return rec(r.shape, r.values);
+    };
+    return { scores: g("scores"), masked: g("masked_scores"), weights: g("weights") };
+  };
+  return {
+    srcIds: s.ids,
+    tgtIn: t.ids,
+    srcPad: s.pad,
+    tgtPad: t.pad,
+    enc: get("encoder"),
+    dec: get("decoder"),
+  };
+}
+
+function positionalTable(lm: LoadedModel): Rec | null {
+  const cfg = lm.config;
+  const rows = Math.min(POS_ROWS, cfg.maxLen);
+  if (cfg.positional === "learned" && lm.model.encoder.pos_embed) {
+    const w = lm.model.encoder.pos_embed.weight.values();
+    return rec([rows, cfg.dModel], w.subarray(0, rows * cfg.dModel));
+  }
+  if (cfg.positional === "sinusoidal") {
+    return tidy(() => {
+      const pe = sinusoidalPositionalEncoding(rows, cfg.dModel);
+      return rec(pe.shape, pe.values());
+    });
+  }
+  return null;
+}
+
+export function analyze(ctx: AnalyzeContext, src: string, tgtRequest: string | null): Analysis {
+  const { lm } = ctx;
+  const model = lm.model;
+  model.eval();
+  const iv = ctx.interventions;
+  const srcIds = sourceIds(lm, src);
+  const main = withInterventions(model, iv, (): Analysis => {
+    const greedy = greedyDecode(model, srcIds, maxDecodeSteps(lm));
+    const beams = beamSearch(model, srcIds, 3, maxDecodeSteps(lm));
+    const tgt = tgtRequest ?? lm.tokenizer.decode(greedy.ids);
+    const tIds = targetIds(lm, tgt);
+    const tgtIn = [BOS_ID, ...tIds];
+    const labels = [...tIds, EOS_ID];
+    const tf = teacherForced(lm, srcIds, tgtIn, labels, true);
+    const tensors: Record<string, Rec> = {};
+    for (const [name, r] of tf.tensors) tensors[name] = rec(r.shape, r.values);
+    const table = model.tgtTable;
+    const pca = pca2(table.values(), table.shape[0], table.shape[1], ctx.pcaAxes);
+    ctx.pcaAxes = pca.axes;
+    const current: Outcome = {
+      output: shown(lm, greedy.ids),
+      loss: tf.loss,
+      prediction: tf.prediction,
+    };
+    return {
+      src,
+      tgt,
+      srcIds,
+      tgtIn,
+      labels,
+      tensors,
+      greedy,
+      beams,
+      embedTable: rec(table.shape, table.values()),
+      pca: { x: pca.x, y: pca.y, explained: pca.explained },
+      posTable: positionalTable(lm),
+      maskBatch: maskBatch(lm, srcIds, tgtIn, ctx),
+      outcome: current,
+      baseline: null,
+      interventions: iv,
+      labelSmoothing: SHOWN_SMOOTHING,
+      step: ctx.step,
+    };
+  });
+  // The baseline runs outside: the head-zeroing hook must not be active.
+  if (anyIntervention(iv))
+    main.baseline = withInterventions(model, null, () => outcome(lm, srcIds, main.tgt));
+  return main;
+}
+
+/** Every transferable buffer of an analysis (so postMessage moves instead of copying). */
+export function transferables(a: Analysis): ArrayBuffer[] {
+  const out = new Set<ArrayBuffer>();
+  const add = (r: Rec | null) => {
+    if (r) out.add(r.values.buffer as ArrayBuffer);
+  };
+  Object.values(a.tensors).forEach(add);
+  for (const s of a.greedy.steps) add(s.cross);
+  add(a.embedTable);
+  add(a.posTable);
+  for (const part of [a.maskBatch.enc, a.maskBatch.dec]) Object.values(part).forEach(add);
+  out.add(a.pca.x.buffer as ArrayBuffer);
+  out.add(a.pca.y.buffer as ArrayBuffer);
+  return [...out];
+}

@@ -1,0 +1,73 @@
+/**
+ * Loading a checkpoint directory served as static files (what `attn explore
+ * --checkpoint DIR` serves under /checkpoint/): config.json, model.safetensors
+ * and tokenizer.json. Uses only fetch and the pure safetensors parser.
+ *
+ * config.json may be the model config itself (it has "kind") or an object
+ * with the model config under "model"; a "task" field (copy, reverse, sort,
+ * dates) names the task whose examples the page offers (default dates).
+ */
+import { AttnError } from "../../../src/errors.js";
+import { parseSafetensors, toFloat32 } from "../../../src/io/safetensors-format.js";
+import {
+  type EncoderDecoderConfig,
+  type ModelConfig,
+  validateConfig,
+} from "../../../src/models/config.js";
+import { Transformer } from "../../../src/models/transformer.js";
+import { tokenizerFromJSON } from "../../../src/tokenizers/index.js";
+import type { TaskName } from "../protocol.js";
+import { type LoadedModel, TASKS, taskFor } from "./models.js";
+
+async function get(url: string): Promise<Response> {
+  const res = await fetch(url);
+  if (!res.ok) throw new AttnError(`cannot load ${url}: HTTP ${res.status}`);
+  return res;
+}
+
+/** The model config and task named by a parsed config.json. */
+export function readCheckpointConfig(json: unknown): { config: ModelConfig; task: TaskName } {
+  if (json === null || typeof json !== "object") throw new AttnError("config.json: not an object");
+  const obj = json as Record<string, unknown>;
+  const cfg = ("kind" in obj ? obj : obj.model) as ModelConfig | undefined;
+  if (!cfg || typeof cfg !== "object")
+    throw new AttnError('config.json: no model config (expected "kind" or "model")');
+  const rawTask = obj.task ?? (obj.data as Record<string, unknown> | undefined)?.task;
+  const task = TASKS.includes(rawTask as TaskName) ? (rawTask as TaskName) : "dates";
+  return { config: validateConfig(cfg), task };
+}
+
+export async function loadCheckpoint(base: string, name?: string): Promise<LoadedModel> {
+  const dir = base.endsWith("/") ? base : `${base}/`;
+  const [cfgRes, modelRes, tokRes] = await Promise.all(
+    ["config.json", "model.safetensors", "tokenizer.json"].map((f) => get(dir + f)),
+  );
+  const { config, task } = readCheckpointConfig(await cfgRes.json());
+  if (config.kind !== "encdec") {
+    throw new AttnError(
+      "this explorer shows encoder-decoder checkpoints; GPT checkpoints are not supported yet",
+    );
+  }
+  const tokenizer = tokenizerFromJSON(await tokRes.json());
+  if (tokenizer.vocabSize !== config.vocabSize) {
+    throw new AttnError(
+      `checkpoint: tokenizer has ${tokenizer.vocabSize} tokens but the model's vocabulary is ${config.vocabSize}`,
+    );
+  }
+  const file = parseSafetensors(new Uint8Array(await modelRes.arrayBuffer()), {
+    source: "model.safetensors",
+  });
+  const state = new Map<string, { shape: number[]; values: Float32Array }>();
+  for (const [name, raw] of file.tensors)
+    state.set(name, { shape: raw.shape, values: toFloat32(raw, name) });
+  const model = new Transformer(config as EncoderDecoderConfig);
+  model.loadStateDict(state);
+  model.eval();
+  return {
+    model,
+    tokenizer,
+    task: taskFor(task),
+    config: config as EncoderDecoderConfig,
+    origin: `checkpoint “${name ?? dir}”, ${task} task`,
+  };
+}

@@ -1,0 +1,169 @@
+/**
+ * The typed messages between the page and the model worker. The page never
+ * touches a tensor: it sends requests, and the worker answers with plain data
+ * (typed arrays are transferred, not copied).
+ */
+import type { EncoderDecoderConfig } from "../../src/models/config.js";
+
+export type TaskName = "dates" | "reverse" | "sort" | "copy";
+export type SizeName = "xs" | "s" | "m";
+export type PositionalChoice = "sinusoidal" | "learned" | "rope";
+
+export const TASKS: readonly TaskName[] = ["dates", "reverse", "sort", "copy"];
+export const POSITIONALS: readonly PositionalChoice[] = ["sinusoidal", "learned", "rope"];
+
+/** Model sizes the page offers; "m" is exactly the s2s-tiny preset (d_ff 256). */
+export const SIZES: Record<
+  SizeName,
+  { dModel: number; heads: number; dFF: number; layers: number }
+> = {
+  xs: { dModel: 32, heads: 2, dFF: 64, layers: 1 },
+  s: { dModel: 64, heads: 4, dFF: 128, layers: 2 },
+  m: { dModel: 64, heads: 4, dFF: 256, layers: 2 },
+};
+
+/** A freshly initialised model: all of it follows from these four settings. */
+export interface FreshSpec {
+  task: TaskName;
+  size: SizeName;
+  seed: number;
+  positional: PositionalChoice;
+}
+
+export type ModelSource =
+  | { kind: "fresh"; spec: FreshSpec }
+  /** A checkpoint directory served as static files: `${url}config.json`, model.safetensors, tokenizer.json. */
+  | { kind: "checkpoint"; url: string; name?: string };
+
+/** Experiment switches; they act on every forward pass (analysis, decoding and training). */
+export interface Interventions {
+  noPositional: boolean;
+  noCausalMask: boolean;
+  noScale: boolean;
+  /** Zeroed heads as "<attention module path>:<head>", e.g. "decoder.layers.0.cross_attn:1". */
+  zeroHeads: string[];
+}
+
+export const NO_INTERVENTIONS: Interventions = {
+  noPositional: false,
+  noCausalMask: false,
+  noScale: false,
+  zeroHeads: [],
+};
+
+export interface TrainSettings {
+  lr: number;
+  batch: number;
+  /** ε of label smoothing in the training loss. */
+  labelSmoothing: number;
+}
+
+/** One recorded tensor: row-major float32 values. */
+export interface Rec {
+  shape: number[];
+  values: Float32Array;
+}
+
+export interface ModelInfo {
+  origin: string;
+  config: EncoderDecoderConfig;
+  task: string;
+  /** Display form of every token, by id. */
+  vocab: string[];
+  parameters: number;
+  /** A few (source, target) pairs of the task, for the input box. */
+  examples: { src: string; tgt: string }[];
+  /** Training steps this model has had in the page. */
+  step: number;
+}
+
+export interface DecodeStepInfo {
+  /** The token chosen (greedy: the argmax). */
+  token: number;
+  /** The five most likely next tokens. */
+  top: { id: number; p: number }[];
+  /** Cross-attention of the last decoder layer at this step: [heads, source length]. */
+  cross: Rec;
+}
+
+export interface Beam {
+  ids: number[];
+  logp: number;
+  done: boolean;
+}
+
+/** The padding and causal masks of a small batch (the user's input and two task examples). */
+export interface MaskBatch {
+  srcIds: number[][];
+  tgtIn: number[][];
+  /** [rows][source length]: 1 where the source is padding. */
+  srcPad: number[][];
+  tgtPad: number[][];
+  /** Layer 0 self-attention of encoder and decoder: scores, masked_scores, weights [B, H, T, T]. */
+  enc: { scores: Rec; masked: Rec; weights: Rec };
+  dec: { scores: Rec; masked: Rec; weights: Rec };
+}
+
+/** What the learner compares when an intervention is on. */
+export interface Outcome {
+  /** Greedy decoding of the source. */
+  output: string;
+  /** Teacher-forced cross-entropy against the target (no smoothing), mean per token. */
+  loss: number;
+  /** Teacher-forced argmax at each target position. */
+  prediction: string;
+}
+
+export interface Analysis {
+  src: string;
+  tgt: string;
+  srcIds: number[];
+  tgtIn: number[];
+  labels: number[];
+  /** Every tapped intermediate of the teacher-forced pass, by dotted name. */
+  tensors: Record<string, Rec>;
+  greedy: { ids: number[]; steps: DecodeStepInfo[] };
+  beams: Beam[][];
+  embedTable: Rec;
+  /** 2-D PCA of the embedding table: x, y per token; fraction of variance of each axis. */
+  pca: { x: Float32Array; y: Float32Array; explained: [number, number] };
+  /** The first rows of the positional table (sinusoidal or learned), or null (RoPE). */
+  posTable: Rec | null;
+  maskBatch: MaskBatch;
+  outcome: Outcome;
+  /** The same without interventions (only when some are on). */
+  baseline: Outcome | null;
+  interventions: Interventions;
+  labelSmoothing: number;
+  step: number;
+}
+
+export interface TrainPoint {
+  step: number;
+  loss: number;
+  acc: number;
+  valLoss?: number;
+  valAcc?: number;
+  valExact?: number;
+}
+
+export interface Sample {
+  src: string;
+  tgt: string;
+  out: string;
+}
+
+export type Request =
+  | { type: "load"; source: ModelSource }
+  | { type: "analyze"; src: string; tgt: string | null }
+  | { type: "interventions"; value: Interventions }
+  | { type: "train"; action: "start" | "pause" | "step"; steps?: number; settings: TrainSettings };
+
+export type ToWorker = Request & { id: number };
+
+export type FromWorker =
+  | { type: "reply"; id: number; ok: true; value: unknown }
+  | { type: "reply"; id: number; ok: false; error: string }
+  /** Pushed while training: a fresh analysis of the last input. */
+  | { type: "analysis"; value: Analysis }
+  | { type: "progress"; points: TrainPoint[]; running: boolean; samples: Sample[] | null };
