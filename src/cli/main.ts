@@ -1,5 +1,6 @@
 /** The `attn` command. */
 import { Command } from "commander";
+import { useBackend } from "../backend/select.js";
 import { packageVersion } from "../version.js";
 import { reportAndExit } from "./errors.js";
 import { registerExplore } from "./explore.js";
@@ -26,6 +27,7 @@ export function buildProgram(): Command {
 
 async function main(argv: string[]): Promise<void> {
   try {
+    useBackend();
     await buildProgram().parseAsync(argv);
   } catch (e) {
     reportAndExit(e);
