@@ -20,7 +20,25 @@ import {
 export class ReferenceBackend implements Backend {
   readonly name: string = "js";
 
+  /**
+   * Released arrays by dtype and length, for reuse. A training step allocates
+   * the same shapes every time, so after the first step most allocations are
+   * reuses: no fresh pages from the OS (page faults cost ~10 µs per 4 KiB
+   * here) and less garbage collection.
+   */
+  private readonly pool = new Map<string, TypedArray[]>();
+  private pooledBytes = 0;
+  /** Upper bound on memory held for reuse. */
+  maxPooledBytes = 512 * 2 ** 20;
+
   allocate(dtype: DType, size: number): TypedArray {
+    const free = this.pool.get(`${dtype}:${size}`);
+    const reused = free?.pop();
+    if (reused) {
+      this.pooledBytes -= reused.byteLength;
+      reused.fill(0);
+      return reused;
+    }
     switch (dtype) {
       case "float32":
         return new Float32Array(size);
@@ -31,8 +49,23 @@ export class ReferenceBackend implements Backend {
     }
   }
 
-  release(_data: TypedArray): void {
-    // The JS heap reclaims it once the last reference goes.
+  release(data: TypedArray): void {
+    // Small arrays are cheap to make; large ones are worth keeping.
+    if (data.length < 64 || this.pooledBytes + data.byteLength > this.maxPooledBytes) return;
+    const dtype =
+      data instanceof Float32Array ? "float32" : data instanceof Float64Array ? "float64" : "int32";
+    const key = `${dtype}:${data.length}`;
+    let free = this.pool.get(key);
+    if (!free) this.pool.set(key, (free = []));
+    if (free.length >= 32) return;
+    free.push(data);
+    this.pooledBytes += data.byteLength;
+  }
+
+  /** Drops every pooled array (memory goes back to the garbage collector). */
+  trimPool(): void {
+    this.pool.clear();
+    this.pooledBytes = 0;
   }
 
   copy = copy;

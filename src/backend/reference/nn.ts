@@ -16,14 +16,21 @@ export function softmax(
       out.fill(log ? Number.NEGATIVE_INFINITY : 0, o, o + cols);
       continue;
     }
-    let sum = 0;
-    for (let j = 0; j < cols; j++) sum += Math.exp(x[o + j] - max);
     if (log) {
+      let sum = 0;
+      for (let j = 0; j < cols; j++) sum += Math.exp(x[o + j] - max);
       const lse = max + Math.log(sum);
       for (let j = 0; j < cols; j++) out[o + j] = x[o + j] - lse;
     } else {
+      // One exp per element: write exp(x - max), then scale by 1/Σ.
+      let sum = 0;
+      for (let j = 0; j < cols; j++) {
+        const e = Math.exp(x[o + j] - max);
+        out[o + j] = e;
+        sum += e;
+      }
       const inv = 1 / sum;
-      for (let j = 0; j < cols; j++) out[o + j] = Math.exp(x[o + j] - max) * inv;
+      for (let j = 0; j < cols; j++) out[o + j] *= inv;
     }
   }
 }

@@ -11,7 +11,7 @@ import { Tensor } from "../tensor.js";
 import type { FloatArray } from "../../backend/backend.js";
 import { sumTo } from "./reduce.js";
 import { assertFloat, assertSameDtype, contiguousData } from "./util.js";
-import { transpose, unsqueeze, squeeze } from "./view.js";
+import { reshape, squeeze, transpose, unsqueeze } from "./view.js";
 
 /** Start offset of every batch entry of t, read as if it had batch shape `batch`. */
 function batchOffsets(t: Tensor, batch: number[]): Int32Array {
@@ -61,6 +61,12 @@ export function matmul(a: Tensor, b: Tensor): Tensor {
   const M = a.shape[a.rank - 2];
   const K = a.shape[a.rank - 1];
   const N = b.shape[b.rank - 1];
+  if (b.rank === 2 && a.rank > 2 && b.shape[0] === K) {
+    // [..., M, K] @ [K, N]: one [(...)·M, K] @ [K, N] product instead of a batch of
+    // small ones; its backward then gives dB as one product, with no batch sum.
+    const lead = a.shape.slice(0, -1);
+    return reshape(matmul(reshape(a, [-1, K]), b), [...lead, N]);
+  }
   if (b.shape[b.rank - 2] !== K) {
     throw new AttnError(
       `matmul: inner dimensions differ: ${fmt(a.shape)} @ ${fmt(b.shape)} (${K} vs ${b.shape[b.rank - 2]})`,
