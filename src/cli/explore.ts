@@ -1,11 +1,13 @@
 /**
  * `attn explore`: serves the built explorer (dist-web/, made by `npm run
- * build:web`) and, optionally, one checkpoint directory, on 127.0.0.1 by
- * default. It serves nothing else: request paths are percent-decoded first,
- * any `..` segment is refused (403), files must resolve (symlinks included)
- * inside their root, and from the checkpoint only the files the page reads
- * are served. Responses carry COOP/COEP so the page is cross-origin isolated
- * (SharedArrayBuffer, for wasm threads later). No network access is made.
+ * build:web`), the shipped checkpoints listed in its
+ * checkpoints/manifest.json, and optionally one checkpoint directory, on
+ * 127.0.0.1 by default. It serves nothing else: request paths are
+ * percent-decoded first, any `..` segment is refused (403), files must
+ * resolve (symlinks included) inside their root, and from a checkpoint only
+ * the files the page reads are served. Responses carry COOP/COEP so the page
+ * is cross-origin isolated (SharedArrayBuffer, for wasm threads later). No
+ * network access is made.
  */
 import fs from "node:fs";
 import http from "node:http";
@@ -28,6 +30,8 @@ export interface ExploreOptions {
   /** The built app (default dist-web/). */
   appDir?: string;
   checkpoint?: string | null;
+  /** The shipped checkpoints: a folder with manifest.json (default: the app's checkpoints/). */
+  checkpointsDir?: string | null;
   /** 0 picks a free port. */
   port?: number;
   host?: string;
@@ -36,6 +40,8 @@ export interface ExploreOptions {
 export interface ExploreServer {
   server: http.Server;
   url: string;
+  /** The folder of shipped checkpoints served under /checkpoints/ (null: none). */
+  checkpointsDir: string | null;
   close(): Promise<void>;
 }
 
@@ -91,11 +97,41 @@ function realInside(root: string, file: string): boolean {
   }
 }
 
+/** A manifest entry's directory: one plain segment ("dates" or "dates/"), or null. */
+function entryDir(p: unknown): string | null {
+  if (typeof p !== "string") return null;
+  const d = p.endsWith("/") ? p.slice(0, -1) : p;
+  return /^[A-Za-z0-9][\w.-]*$/.test(d) && !d.includes("..") ? d : null;
+}
+
+/**
+ * The shipped checkpoints present in a folder: the manifest.json entries
+ * whose directory holds all of CHECKPOINT_FILES, as name -> directory.
+ */
+export function shippedCheckpoints(dir: string | null): Map<string, string> {
+  const out = new Map<string, string>();
+  if (!dir) return out;
+  let manifest: { checkpoints?: { name?: unknown; path?: unknown }[] };
+  try {
+    manifest = JSON.parse(fs.readFileSync(path.join(dir, "manifest.json"), "utf8"));
+  } catch {
+    return out;
+  }
+  for (const e of Array.isArray(manifest.checkpoints) ? manifest.checkpoints : []) {
+    const sub = entryDir(e?.path);
+    if (typeof e?.name !== "string" || !sub) continue;
+    const files = CHECKPOINT_FILES.map((f) => path.join(dir, sub, f));
+    if (files.every((f) => realInside(dir, f) && fs.statSync(f).isFile())) out.set(e.name, sub);
+  }
+  return out;
+}
+
 /** Checks the options and returns the resolved directories (AttnError with a one-line fix otherwise). */
 export function checkExploreDirs(opts: ExploreOptions): {
   appDir: string;
   checkpoint: string | null;
   name: string | null;
+  checkpointsDir: string | null;
 } {
   const appDir = path.resolve(opts.appDir ?? defaultAppDir());
   if (!fs.existsSync(path.join(appDir, "index.html"))) {
@@ -114,15 +150,22 @@ export function checkExploreDirs(opts: ExploreOptions): {
       throw new AttnError(`--checkpoint ${opts.checkpoint}: missing ${missing.join(", ")}`);
     }
   }
-  return { appDir, checkpoint, name };
+  let checkpointsDir: string | null = path.join(appDir, "checkpoints");
+  if (opts.checkpointsDir) {
+    checkpointsDir = path.resolve(opts.checkpointsDir);
+    if (!fs.existsSync(path.join(checkpointsDir, "manifest.json"))) {
+      throw new AttnError(`--checkpoints ${opts.checkpointsDir}: no manifest.json there`);
+    }
+  } else if (!fs.existsSync(checkpointsDir)) checkpointsDir = null;
+  return { appDir, checkpoint, name, checkpointsDir };
 }
 
 export function createExploreHandler(
   appDir: string,
   checkpoint: string | null,
   name: string | null = checkpoint ? path.basename(checkpoint) : null,
+  checkpointsDir: string | null = null,
 ): http.RequestListener {
-  const info = JSON.stringify({ checkpoint: name });
   return (req, res) => {
     const send = (status: number, body: string, type = "text/plain; charset=utf-8") => {
       res.writeHead(status, {
@@ -142,8 +185,24 @@ export function createExploreHandler(
     if (segs === 403) return send(403, "forbidden\n");
     let root: string;
     let rel: string[];
-    if (segs.length === 1 && segs[0] === "explore.json") return send(200, info, TYPES[".json"]);
-    if (segs[0] === "checkpoint") {
+    if (segs.length === 1 && segs[0] === "explore.json") {
+      // Checked on every request: shipped checkpoints may be added while the server runs.
+      const shipped = [...shippedCheckpoints(checkpointsDir).keys()];
+      return send(200, JSON.stringify({ checkpoint: name, shipped }), TYPES[".json"]);
+    }
+    if (segs[0] === "checkpoints") {
+      // The shipped checkpoints: the manifest, and the known files of the entries it lists.
+      if (!checkpointsDir) return send(404, "not found\n");
+      const dirs = new Set(shippedCheckpoints(checkpointsDir).values());
+      const ok =
+        (segs.length === 2 && segs[1] === "manifest.json") ||
+        (segs.length === 3 &&
+          dirs.has(segs[1]) &&
+          (CHECKPOINT_FILES as readonly string[]).includes(segs[2]));
+      if (!ok) return send(404, "not found\n");
+      root = checkpointsDir;
+      rel = segs.slice(1);
+    } else if (segs[0] === "checkpoint") {
       if (
         !checkpoint ||
         segs.length !== 2 ||
@@ -171,7 +230,9 @@ export function createExploreHandler(
       "Content-Type": TYPES[path.extname(file).toLowerCase()] ?? "application/octet-stream",
       "Content-Length": stat.size,
       "Cache-Control":
-        rel[rel.length - 1] === "index.html" || root === checkpoint ? "no-cache" : "max-age=3600",
+        rel[rel.length - 1] === "index.html" || root === checkpoint || root === checkpointsDir
+          ? "no-cache"
+          : "max-age=3600",
     });
     if (req.method === "HEAD") {
       res.end();
@@ -185,9 +246,9 @@ export function createExploreHandler(
 
 /** Starts the server; resolves once it listens. */
 export async function startExploreServer(opts: ExploreOptions = {}): Promise<ExploreServer> {
-  const { appDir, checkpoint, name } = checkExploreDirs(opts);
+  const { appDir, checkpoint, name, checkpointsDir } = checkExploreDirs(opts);
   const host = opts.host ?? "127.0.0.1";
-  const server = http.createServer(createExploreHandler(appDir, checkpoint, name));
+  const server = http.createServer(createExploreHandler(appDir, checkpoint, name, checkpointsDir));
   await new Promise<void>((resolve, reject) => {
     server.once("error", (e: NodeJS.ErrnoException) =>
       reject(
@@ -203,6 +264,7 @@ export async function startExploreServer(opts: ExploreOptions = {}): Promise<Exp
   return {
     server,
     url: `http://${shown}:${addr.port}/`,
+    checkpointsDir,
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();
@@ -219,26 +281,36 @@ export function registerExplore(program: Command): void {
       "--checkpoint <dir>",
       "checkpoint directory to explore (config.json, model.safetensors, tokenizer.json)",
     )
+    .option(
+      "--checkpoints <dir>",
+      "folder of shipped checkpoints with a manifest.json (default: the built app's checkpoints/)",
+    )
     .option("--port <n>", "port (0 = any free port)", intFlag("port", 0, 65535), 8787)
     .option(
       "--host <h>",
       "address to listen on (other than 127.0.0.1 exposes the page to your network)",
       "127.0.0.1",
     )
-    .action(async (opts: { checkpoint?: string; port: number; host: string }) => {
-      const s = await startExploreServer({
-        checkpoint: opts.checkpoint ?? null,
-        port: opts.port,
-        host: opts.host,
-      });
-      process.stdout.write(`Attention Lab explorer: ${s.url}\n`);
-      if (opts.checkpoint) {
-        process.stdout.write(`checkpoint: ${resolveCheckpoint(opts.checkpoint)}\n`);
-      }
-      process.stdout.write("Press Ctrl+C to stop.\n");
-      await new Promise<void>((resolve) => {
-        process.once("SIGINT", () => void s.close().then(resolve));
-        process.once("SIGTERM", () => void s.close().then(resolve));
-      });
-    });
+    .action(
+      async (opts: { checkpoint?: string; checkpoints?: string; port: number; host: string }) => {
+        const s = await startExploreServer({
+          checkpoint: opts.checkpoint ?? null,
+          checkpointsDir: opts.checkpoints ?? null,
+          port: opts.port,
+          host: opts.host,
+        });
+        process.stdout.write(`Attention Lab explorer: ${s.url}\n`);
+        if (opts.checkpoint) {
+          process.stdout.write(`checkpoint: ${resolveCheckpoint(opts.checkpoint)}\n`);
+        }
+        const shipped = [...shippedCheckpoints(s.checkpointsDir).keys()];
+        if (shipped.length > 0)
+          process.stdout.write(`shipped checkpoints: ${shipped.join(", ")}\n`);
+        process.stdout.write("Press Ctrl+C to stop.\n");
+        await new Promise<void>((resolve) => {
+          process.once("SIGINT", () => void s.close().then(resolve));
+          process.once("SIGTERM", () => void s.close().then(resolve));
+        });
+      },
+    );
 }

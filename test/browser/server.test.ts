@@ -1,4 +1,4 @@
-/** attn explore's server: only its own files and the named checkpoint, loopback by default, no traversal. */
+/** attn explore's server: only its own files, the shipped and the named checkpoints, loopback by default, no traversal. */
 import assert from "node:assert/strict";
 import fs from "node:fs";
 import http from "node:http";
@@ -53,6 +53,21 @@ describe("attn explore server", () => {
       fs.writeFileSync(path.join(ckpt, f), f === "config.json" ? '{"kind":"encdec"}' : "x");
     }
     fs.symlinkSync(path.join(root, "secret.txt"), path.join(app, "link.txt"));
+    // Shipped checkpoints: "one" is complete, "two" has no files, "bad" points outside.
+    const shipped = path.join(app, "checkpoints");
+    fs.mkdirSync(path.join(shipped, "one"), { recursive: true });
+    for (const f of ["config.json", "model.safetensors", "tokenizer.json", "optimizer.safetensors"])
+      fs.writeFileSync(path.join(shipped, "one", f), f === "config.json" ? '{"one":1}' : "x");
+    fs.writeFileSync(
+      path.join(shipped, "manifest.json"),
+      JSON.stringify({
+        checkpoints: [
+          { name: "one", path: "one/" },
+          { name: "two", path: "two/" },
+          { name: "bad", path: "../../ckpt/" },
+        ],
+      }),
+    );
     server = await startExploreServer({ appDir: app, checkpoint: ckpt, port: 0 });
   });
 
@@ -85,7 +100,53 @@ describe("attn explore server", () => {
     assert.equal((await get(server.url, "/checkpoint/")).status, 404);
     assert.deepEqual(JSON.parse((await get(server.url, "/explore.json")).body), {
       checkpoint: "ckpt",
+      shipped: ["one"],
     });
+  });
+
+  test("serves the manifest and the known files of the shipped checkpoints present", async () => {
+    const m = await get(server.url, "/checkpoints/manifest.json");
+    assert.equal(m.status, 200);
+    assert.equal(JSON.parse(m.body).checkpoints.length, 3);
+    assert.equal((await get(server.url, "/checkpoints/one/config.json")).body, '{"one":1}');
+    assert.equal((await get(server.url, "/checkpoints/one/model.safetensors")).status, 200);
+    for (const p of [
+      "/checkpoints/one/optimizer.safetensors",
+      "/checkpoints/two/config.json",
+      "/checkpoints/one/",
+      "/checkpoints/",
+      "/checkpoints/bad/config.json",
+    ]) {
+      assert.equal((await get(server.url, p)).status, 404, p);
+    }
+    for (const p of ["/checkpoints/../ckpt/config.json", "/checkpoints/..%2f..%2fsecret.txt"])
+      assert.equal((await get(server.url, p)).status, 403, p);
+  });
+
+  test("--checkpoints DIR serves another folder of shipped checkpoints", async () => {
+    const other = path.join(root, "other");
+    fs.mkdirSync(path.join(other, "gpt"), { recursive: true });
+    for (const f of ["config.json", "model.safetensors", "tokenizer.json"])
+      fs.writeFileSync(path.join(other, "gpt", f), f === "config.json" ? '{"gpt":1}' : "x");
+    fs.writeFileSync(
+      path.join(other, "manifest.json"),
+      JSON.stringify({ checkpoints: [{ name: "kjv-gpt", path: "gpt" }] }),
+    );
+    const s = await startExploreServer({ appDir: app, checkpointsDir: other, port: 0 });
+    try {
+      assert.deepEqual(JSON.parse((await get(s.url, "/explore.json")).body), {
+        checkpoint: null,
+        shipped: ["kjv-gpt"],
+      });
+      assert.equal((await get(s.url, "/checkpoints/gpt/config.json")).body, '{"gpt":1}');
+      assert.equal((await get(s.url, "/checkpoints/one/config.json")).status, 404);
+    } finally {
+      await s.close();
+    }
+    await assert.rejects(
+      startExploreServer({ appDir: app, checkpointsDir: path.join(root, "nowhere"), port: 0 }),
+      /no manifest\.json/,
+    );
   });
 
   test("refuses .. in every spelling, and never leaks a file outside its roots", async () => {
@@ -140,6 +201,7 @@ describe("attn explore server", () => {
       assert.equal((await get(s.url, "/checkpoint/config.json")).body, '{"best":1}');
       assert.deepEqual(JSON.parse((await get(s.url, "/explore.json")).body), {
         checkpoint: path.join("run", "best"),
+        shipped: ["one"],
       });
     } finally {
       await s.close();

@@ -1,12 +1,64 @@
 /** The explorer's shell: model and input on the left, the chapters on the right, the worker behind. */
 import { useEffect, useMemo, useRef, useState } from "preact/hooks";
 import { ChapterView } from "./chapters/index.js";
-import { CHAPTERS, chapterById } from "./chapters/guide.js";
-import type { Actions, TrainingState, UiState } from "./chapters/types.js";
+import { CHAPTERS, chapterById, chapterText } from "./chapters/guide.js";
+import { type Actions, blockFor, type TrainingState, type UiState } from "./chapters/types.js";
 import { ModelClient } from "./client.js";
 import { Sidebar } from "./components/sidebar.js";
-import type { Analysis, FreshSpec, Interventions, ModelInfo, ModelSource } from "./protocol.js";
+import type {
+  Analysis,
+  FreshSpec,
+  Interventions,
+  Manifest,
+  ManifestEntry,
+  ModelInfo,
+  ModelSource,
+} from "./protocol.js";
 import { type PageState, parseState, serializeState } from "./state.js";
+
+/** What the page opens when nothing else is asked for (and the manifest names no default). */
+const DEFAULT_SHIPPED = "dates";
+
+/** The URL of a shipped checkpoint's directory. */
+function shippedUrl(e: ManifestEntry): string {
+  const dir = e.path.endsWith("/") ? e.path : `${e.path}/`;
+  return new URL(`checkpoints/${dir}`, location.href).href;
+}
+
+/** Which checkpoints exist: attn explore says so in explore.json; a plain static server (vite) does not. */
+async function discover(): Promise<{
+  served: string | null;
+  shipped: ManifestEntry[];
+  dflt: string;
+}> {
+  let served: string | null = null;
+  let present: string[] | null = null;
+  try {
+    const r = await fetch("explore.json");
+    if (r.ok) {
+      const j = (await r.json()) as { checkpoint?: string | null; shipped?: unknown };
+      served = j.checkpoint ?? null;
+      present = Array.isArray(j.shipped) ? (j.shipped as string[]) : null;
+    }
+  } catch {
+    served = null;
+  }
+  let shipped: ManifestEntry[] = [];
+  let dflt = DEFAULT_SHIPPED;
+  if (present === null || present.length > 0) {
+    try {
+      const r = await fetch("checkpoints/manifest.json");
+      if (r.ok) {
+        const m = (await r.json()) as Manifest;
+        shipped = (m.checkpoints ?? []).filter((e) => present === null || present.includes(e.name));
+        dflt = m.default ?? DEFAULT_SHIPPED;
+      }
+    } catch {
+      shipped = [];
+    }
+  }
+  return { served, shipped, dflt };
+}
 
 const NO_TRAINING: TrainingState = { running: false, points: [], samples: null, replaying: 0 };
 
@@ -18,7 +70,9 @@ export function App() {
   const [error, setError] = useState<string | null>(null);
   const [training, setTraining] = useState<TrainingState>(NO_TRAINING);
   const [ui, setUiState] = useState<UiState>({ block: "cross", layer: 0, head: 0, cell: null });
-  const [checkpointUrl, setCheckpointUrl] = useState<string | null>(null);
+  /** The checkpoint attn explore serves (--checkpoint), by name. */
+  const [served, setServed] = useState<string | null>(null);
+  const [shipped, setShipped] = useState<ManifestEntry[]>([]);
   const pageRef = useRef(page);
   /** Set between a pause request and its reply: slices posted before the pause must not look "running". */
   const pausing = useRef(false);
@@ -51,26 +105,34 @@ export function App() {
     setStatus("Computing…");
     try {
       setAnalysis(await client.analyze(src, tgt));
+      setError(null);
       setStatus("");
     } catch (e) {
       fail(e);
     }
   };
 
-  /** Loads a model, replays `trained` steps, and analyses the input. */
+  /** Loads a model, replays `trained` steps, and analyses the input; false if the model could not be loaded. */
   const load = async (source: ModelSource, keepInput: boolean, trained: number) => {
     setStatus("Loading the model…");
     setError(null);
     setTraining(NO_TRAINING);
+    let i: ModelInfo;
     try {
-      const i = await client.load(source);
+      i = await client.load(source);
+    } catch (e) {
+      fail(e);
+      return false;
+    }
+    try {
       const p = pageRef.current;
       await client.setInterventions(p.interventions);
       setInfo(i);
+      setUiState((u) => ({ ...u, block: blockFor(i, u.block), layer: 0, cell: null }));
       const src = keepInput && p.src !== null ? p.src : i.examples[0].src;
       const tgt = keepInput && p.src !== null ? p.tgt : i.examples[0].tgt;
       setPage((q) => ({ ...q, src, tgt, trained: 0 }));
-      if (trained > 0) {
+      if (trained > 0 && i.trainable) {
         setTraining({ ...NO_TRAINING, replaying: trained });
         setStatus(`Replaying ${trained} training steps from the link…`);
         await client.train({ action: "step", steps: trained, settings: p.settings });
@@ -80,36 +142,75 @@ export function App() {
     } catch (e) {
       fail(e);
     }
+    return true;
+  };
+
+  /** Opens "served", "fresh", or "shipped:<name>"; keepInput keeps the URL's input (first open). */
+  const open = async (
+    choice: string,
+    known: { served: string | null; shipped: ManifestEntry[] },
+    keepInput: boolean,
+    trained: number,
+  ) => {
+    const entry = choice.startsWith("shipped:")
+      ? known.shipped.find((e) => `shipped:${e.name}` === choice)
+      : undefined;
+    if (entry) {
+      setPage((p) => ({ ...p, checkpoint: entry.name }));
+      return load(
+        { kind: "checkpoint", url: shippedUrl(entry), name: entry.name },
+        keepInput,
+        trained,
+      );
+    }
+    if (choice === "served" && known.served) {
+      setPage((p) => ({ ...p, checkpoint: "served" }));
+      return load(
+        { kind: "checkpoint", url: new URL("checkpoint/", location.href).href, name: known.served },
+        keepInput,
+        trained,
+      );
+    }
+    setPage((p) => ({ ...p, checkpoint: "none" }));
+    return load({ kind: "fresh", spec: pageRef.current.spec }, keepInput, trained);
   };
 
   useEffect(() => {
     (async () => {
-      let served: string | null = null;
-      try {
-        const r = await fetch("explore.json");
-        if (r.ok) served = ((await r.json()) as { checkpoint: string | null }).checkpoint;
-      } catch {
-        served = null;
-      }
-      const p = pageRef.current;
-      if (served && p.checkpoint === "auto") {
-        setCheckpointUrl(served);
-        await load(
-          { kind: "checkpoint", url: new URL("checkpoint/", location.href).href, name: served },
-          true,
-          p.trained,
-        );
-      } else await load({ kind: "fresh", spec: p.spec }, true, p.trained);
+      const found = await discover();
+      setServed(found.served);
+      setShipped(found.shipped);
+      const want = pageRef.current.checkpoint;
+      const has = (n: string) => found.shipped.some((e) => e.name === n);
+      // An explicit choice first; then attn explore --checkpoint; then the shipped default; then a fresh model.
+      const choice =
+        want === "none"
+          ? "fresh"
+          : want !== "auto" && want !== "served" && has(want)
+            ? `shipped:${want}`
+            : found.served
+              ? "served"
+              : has(found.dflt)
+                ? `shipped:${found.dflt}`
+                : "fresh";
+      const ok = await open(choice, found, true, pageRef.current.trained);
+      // A shipped default that cannot be loaded (a static server without its files): a fresh model instead.
+      if (!ok && choice !== "fresh" && want === "auto")
+        await open("fresh", found, true, pageRef.current.trained);
     })();
   }, []);
 
   useEffect(() => {
-    history.replaceState(
-      null,
-      "",
-      serializeState(page, checkpointUrl !== null && page.checkpoint === "auto"),
-    );
-  }, [page, checkpointUrl]);
+    history.replaceState(null, "", serializeState(page));
+  }, [page]);
+
+  /** The picker's value for the current model. */
+  const current =
+    page.checkpoint === "none" || page.checkpoint === "auto"
+      ? "fresh"
+      : page.checkpoint === "served"
+        ? "served"
+        : `shipped:${page.checkpoint}`;
 
   const act: Actions = {
     setUi: (patch) => setUiState((u) => ({ ...u, ...patch })),
@@ -140,11 +241,26 @@ export function App() {
     },
     setSettings: (settings) => setPage((p) => ({ ...p, settings })),
     go: (chapter) => setPage((p) => ({ ...p, chapter })),
+    pick: (choice) => {
+      if (choice === current && choice !== "fresh") return;
+      // Zeroed heads name another model's modules: start that model intact.
+      const iv = { ...pageRef.current.interventions, zeroHeads: [] };
+      setPage((p) => ({ ...p, src: null, tgt: null, trained: 0, interventions: iv }));
+      pageRef.current = { ...pageRef.current, interventions: iv };
+      setAnalysis(null);
+      void open(choice, { served, shipped }, false, 0);
+    },
+    generate: (src, sampling) => client.generate(src, sampling),
+    positions: (models, src) =>
+      client.positions(
+        models.map((e) => ({ name: e.name, title: e.title, url: shippedUrl(e) })),
+        src,
+      ),
   };
 
   const onSpec = (spec: FreshSpec) => {
     setPage((p) => ({ ...p, spec, checkpoint: "none", src: null, tgt: null, trained: 0 }));
-    setCheckpointUrl(null);
+    pageRef.current = { ...pageRef.current, spec };
     setAnalysis(null);
     void load({ kind: "fresh", spec }, false, 0);
   };
@@ -156,6 +272,7 @@ export function App() {
 
   const chapter = chapterById(page.chapter);
   const idx = CHAPTERS.indexOf(chapter);
+  const text = chapterText(chapter, info?.kind ?? "encdec");
   return (
     <div class="app">
       <header class="top">
@@ -164,7 +281,7 @@ export function App() {
         </h1>
         <p class="model-line" data-testid="model-line">
           {info
-            ? `${info.origin} · ${info.parameters.toLocaleString("en-US")} parameters · ${training.points.length ? training.points[training.points.length - 1].step : page.trained} training steps`
+            ? `${info.origin} · ${info.parameters.toLocaleString("en-US")} parameters${info.trainable ? ` · ${training.points.length ? training.points[training.points.length - 1].step : page.trained} training steps here` : ""}`
             : "…"}
         </p>
         <p class="status" role="status" data-testid="status" data-busy={status ? "1" : "0"}>
@@ -181,7 +298,9 @@ export function App() {
         info={info}
         analysis={analysis}
         training={training}
-        checkpoint={checkpointUrl !== null && page.checkpoint === "auto" ? checkpointUrl : null}
+        served={served}
+        shipped={shipped}
+        current={current}
         onSpec={onSpec}
         onInput={onInput}
         act={act}
@@ -205,13 +324,13 @@ export function App() {
           data-testid={`chapter-${chapter.id}`}
           aria-labelledby="chapter-title"
         >
-          <h2 id="chapter-title">{chapter.title}</h2>
-          {chapter.intro.map((t) => (
+          <h2 id="chapter-title">{text.title}</h2>
+          {text.intro.map((t) => (
             <p class="intro">{t}</p>
           ))}
           <p class="code-refs">
             Code:{" "}
-            {chapter.code.map((c, i) => (
+            {text.code.map((c, i) => (
               <span>
                 {i > 0 && " · "}
                 <code>{c.file}</code> <strong>{c.fn}</strong>
@@ -221,7 +340,7 @@ export function App() {
           {info && analysis ? (
             <ChapterView
               id={chapter.id}
-              props={{ a: analysis, info, ui, training, settings: page.settings, act }}
+              props={{ a: analysis, info, ui, training, settings: page.settings, act, shipped }}
             />
           ) : (
             <p class="placeholder">
@@ -250,6 +369,8 @@ export function App() {
             data-labels={JSON.stringify(analysis.labels)}
             data-step={analysis.step}
             data-config={info ? JSON.stringify(info.config) : ""}
+            data-kind={analysis.kind}
+            data-model={page.checkpoint}
           />
         )}
       </main>

@@ -3,7 +3,9 @@ import type {
   Analysis,
   FromWorker,
   ModelInfo,
+  PositionsSide,
   Request,
+  SamplingSettings,
   Sample,
   ToWorker,
   TrainPoint,
@@ -65,6 +67,14 @@ export class ModelClient {
     value: Extract<Request, { type: "interventions" }>["value"],
   ): Promise<Analysis | null> {
     return this.send({ type: "interventions", value });
+  }
+
+  generate(src: string, sampling: SamplingSettings): Promise<Analysis["greedy"]> {
+    return this.send({ type: "generate", src, sampling });
+  }
+
+  positions(models: { name: string; title: string; url: string }[], src: string) {
+    return this.send<PositionsSide[]>({ type: "positions", models, src });
   }
 
   train(req: Omit<Extract<Request, { type: "train" }>, "type">): Promise<number> {

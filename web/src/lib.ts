@@ -1,4 +1,5 @@
 /** Small helpers of the page: slicing recorded tensors, number formats, colours, softmax and sampling. */
+import { samplingDistribution as engineSampling } from "../../src/generate/select.js";
 import type { Rec } from "./protocol.js";
 
 export interface Matrix {
@@ -73,24 +74,27 @@ export function ranked(p: ArrayLike<number>): number[] {
   return Array.from({ length: p.length }, (_, i) => i).sort((a, b) => p[b] - p[a]);
 }
 
-/** The sampling distribution: softmax(z / T), then keep the top k and the smallest set with mass ≥ top-p; renormalise. */
+/**
+ * The sampling distribution over all V ids (zeros outside the kept set):
+ * exactly what `attn generate` draws from (src/generate/select.ts), keeping
+ * the top k (k ≥ V: all) and then the smallest set with mass ≥ top-p, at
+ * temperature T.
+ */
 export function samplingDistribution(
   z: ArrayLike<number>,
   T: number,
   k: number,
   topP: number,
 ): Float64Array {
-  const p = softmax(z, Math.max(T, 1e-4));
-  const order = ranked(p);
-  const keep = new Set<number>();
-  let mass = 0;
-  for (const id of order) {
-    if (keep.size >= k || (keep.size > 0 && mass >= topP)) break;
-    keep.add(id);
-    mass += p[id];
-  }
-  const out = new Float64Array(p.length);
-  for (const id of keep) out[id] = p[id] / mass;
+  const d = engineSampling(z, {
+    temperature: Math.max(T, 1e-4),
+    topK: k >= z.length ? 0 : k,
+    topP,
+  });
+  const out = new Float64Array(z.length);
+  d.ids.forEach((id, i) => {
+    out[id] = d.probs[i];
+  });
   return out;
 }
 

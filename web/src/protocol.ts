@@ -3,7 +3,7 @@
  * touches a tensor: it sends requests, and the worker answers with plain data
  * (typed arrays are transferred, not copied).
  */
-import type { EncoderDecoderConfig } from "../../src/models/config.js";
+import type { ModelConfig } from "../../src/models/config.js";
 
 export type TaskName = "dates" | "reverse" | "sort" | "copy";
 export type SizeName = "xs" | "s" | "m";
@@ -34,6 +34,31 @@ export type ModelSource =
   | { kind: "fresh"; spec: FreshSpec }
   /** A checkpoint directory served as static files: `${url}config.json`, model.safetensors, tokenizer.json. */
   | { kind: "checkpoint"; url: string; name?: string };
+
+/** encdec: the paper's encoder-decoder; gpt: a decoder-only language model. */
+export type ModelKind = "encdec" | "gpt";
+
+/** One shipped checkpoint, as listed in public/checkpoints/manifest.json. */
+export interface ManifestEntry {
+  name: string;
+  title: string;
+  description: string;
+  kind: ModelKind;
+  /** The checkpoint directory, relative to the manifest (e.g. "dates/"). */
+  path: string;
+  /** The shipped task of an encoder-decoder checkpoint. */
+  task?: string;
+  /** "positions": one of the models the Positions chapter compares side by side. */
+  compare?: string;
+  /** How it was made (shown on the page). */
+  command?: string;
+}
+
+export interface Manifest {
+  /** The checkpoint the page opens when no other is chosen. */
+  default?: string;
+  checkpoints: ManifestEntry[];
+}
 
 /** Experiment switches; they act on every forward pass (analysis, decoding and training). */
 export interface Interventions {
@@ -66,12 +91,16 @@ export interface Rec {
 
 export interface ModelInfo {
   origin: string;
-  config: EncoderDecoderConfig;
-  task: string;
+  kind: ModelKind;
+  config: ModelConfig;
+  /** The task of an encoder-decoder (null for a GPT). */
+  task: string | null;
+  /** Live training needs a task to draw batches from (a GPT's text is not shipped). */
+  trainable: boolean;
   /** Display form of every token, by id. */
   vocab: string[];
   parameters: number;
-  /** A few (source, target) pairs of the task, for the input box. */
+  /** A few (source, target) pairs of the task (GPT: prompts, with an empty target), for the input box. */
   examples: { src: string; tgt: string }[];
   /** Training steps this model has had in the page. */
   step: number;
@@ -82,8 +111,22 @@ export interface DecodeStepInfo {
   token: number;
   /** The five most likely next tokens. */
   top: { id: number; p: number }[];
-  /** Cross-attention of the last decoder layer at this step: [heads, source length]. */
+  /**
+   * Where this step looked, last layer, [heads, keys]: the cross-attention
+   * over the source (encoder-decoder), or the causal self-attention over the
+   * text so far (GPT).
+   */
   cross: Rec;
+  /** Sampling only: the filtered distribution the token was drawn from (most likely first, at most 10). */
+  sampled?: { id: number; p: number }[];
+}
+
+/** How a GPT's continuation is chosen. temperature 0 = greedy. */
+export interface SamplingSettings {
+  temperature: number;
+  topK: number;
+  topP: number;
+  seed: number;
 }
 
 export interface Beam {
@@ -104,17 +147,40 @@ export interface MaskBatch {
   dec: { scores: Rec; masked: Rec; weights: Rec };
 }
 
+/** One shipped model of the positions comparison, for the learner's input. */
+export interface PositionsSide {
+  name: string;
+  title: string;
+  positional: string;
+  /** The first rows of its positional table (null: RoPE, ALiBi or none). */
+  table: Rec | null;
+  src: string;
+  tgt: string;
+  output: string;
+  loss: number;
+  /** The same with the positional encoding removed. */
+  outputNoPos: string;
+  lossNoPos: number;
+}
+
 /** What the learner compares when an intervention is on. */
 export interface Outcome {
-  /** Greedy decoding of the source. */
+  /** Greedy decoding of the source (GPT: the greedy continuation of the prompt). */
   output: string;
-  /** Teacher-forced cross-entropy against the target (no smoothing), mean per token. */
+  /** Teacher-forced cross-entropy against the target (no smoothing), mean per token (GPT: over the prompt's next tokens). */
   loss: number;
-  /** Teacher-forced argmax at each target position. */
+  /** Teacher-forced argmax at each target position (GPT: the guessed next token after each prefix). */
   prediction: string;
 }
 
+/**
+ * For a GPT, srcIds and tgtIn are both the prompt's ids (what the one stack
+ * reads), labels the next token at each position (-1 at the last: the next
+ * token is not in the prompt), greedy the continuation, beams empty and
+ * maskBatch null (its causal mask is in the tensors).
+ */
 export interface Analysis {
+  kind: ModelKind;
   src: string;
   tgt: string;
   srcIds: number[];
@@ -129,7 +195,7 @@ export interface Analysis {
   pca: { x: Float32Array; y: Float32Array; explained: [number, number] };
   /** The first rows of the positional table (sinusoidal or learned), or null (RoPE). */
   posTable: Rec | null;
-  maskBatch: MaskBatch;
+  maskBatch: MaskBatch | null;
   outcome: Outcome;
   /** The same without interventions (only when some are on). */
   baseline: Outcome | null;
@@ -157,6 +223,10 @@ export type Request =
   | { type: "load"; source: ModelSource }
   | { type: "analyze"; src: string; tgt: string | null }
   | { type: "interventions"; value: Interventions }
+  /** GPT: step-by-step generation of the continuation with the given sampling. */
+  | { type: "generate"; src: string; sampling: SamplingSettings }
+  /** The positions comparison: the shipped models, each with and without its positions. */
+  | { type: "positions"; models: { name: string; title: string; url: string }[]; src: string }
   | { type: "train"; action: "start" | "pause" | "step"; steps?: number; settings: TrainSettings };
 
 export type ToWorker = Request & { id: number };

@@ -6,6 +6,7 @@
  *
  *   ?task=reverse&size=s&pos=sinusoidal&seed=1&lr=0.003&batch=16&ls=0.1&trained=200
  *    &ch=attention&src=abc&tgt=cba&iv=nomask,noscale,nopos&zero=decoder.layers.0.cross_attn:1
+ *   ?ckpt=kjv-gpt&ch=output&src=In%20the%20beginning      (a shipped checkpoint)
  */
 import {
   POSITIONALS,
@@ -22,8 +23,12 @@ import {
 
 export interface PageState {
   spec: FreshSpec;
-  /** "auto": the served checkpoint if there is one; "none": always a fresh model. */
-  checkpoint: "auto" | "none";
+  /**
+   * "auto": the checkpoint attn explore serves if there is one, else the
+   * shipped default (dates), else a fresh model; "served": the served one;
+   * "none": a fresh model; any other value: that shipped checkpoint.
+   */
+  checkpoint: string;
   settings: TrainSettings;
   trained: number;
   chapter: string;
@@ -53,6 +58,11 @@ function pick<T extends string>(v: string | null, all: readonly T[], dflt: T): T
   return all.includes(v as T) ? (v as T) : dflt;
 }
 
+/** The ckpt parameter: none, served, or a shipped checkpoint's name; anything else is "auto". */
+function checkpointParam(v: string | null): string {
+  return v !== null && /^[A-Za-z0-9][\w.-]{0,63}$/.test(v) ? v : "auto";
+}
+
 export function parseState(search: string): PageState {
   const q = new URLSearchParams(search);
   const d = DEFAULT_STATE;
@@ -65,7 +75,7 @@ export function parseState(search: string): PageState {
       seed: num(q.get("seed"), (n) => Number.isInteger(n) && n >= 0 && n < 2 ** 31, d.spec.seed),
       positional: pick<PositionalChoice>(q.get("pos"), POSITIONALS, d.spec.positional),
     },
-    checkpoint: q.get("ckpt") === "none" || hasModel ? "none" : "auto",
+    checkpoint: hasModel ? "none" : checkpointParam(q.get("ckpt")),
     settings: {
       lr: num(q.get("lr"), (n) => n > 0 && n <= 0.1, d.settings.lr),
       batch: num(
@@ -88,14 +98,15 @@ export function parseState(search: string): PageState {
   };
 }
 
-export function serializeState(s: PageState, usingCheckpoint: boolean): string {
+/** The query string of a page state (a served checkpoint needs no parameter: "auto" opens it). */
+export function serializeState(s: PageState): string {
   const q = new URLSearchParams();
-  if (!usingCheckpoint) {
+  if (s.checkpoint === "none") {
     q.set("task", s.spec.task);
     q.set("size", s.spec.size);
     q.set("pos", s.spec.positional);
     q.set("seed", String(s.spec.seed));
-  }
+  } else if (s.checkpoint !== "auto" && s.checkpoint !== "served") q.set("ckpt", s.checkpoint);
   const d = DEFAULT_STATE.settings;
   if (s.settings.lr !== d.lr) q.set("lr", String(s.settings.lr));
   if (s.settings.batch !== d.batch) q.set("batch", String(s.settings.batch));
@@ -104,7 +115,7 @@ export function serializeState(s: PageState, usingCheckpoint: boolean): string {
   if (s.trained > 0) q.set("trained", String(s.trained));
   q.set("ch", s.chapter);
   if (s.src !== null) q.set("src", s.src);
-  if (s.tgt !== null) q.set("tgt", s.tgt);
+  if (s.tgt) q.set("tgt", s.tgt);
   const iv = s.interventions;
   const flags = [
     iv.noPositional && "nopos",

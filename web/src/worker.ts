@@ -4,9 +4,15 @@
  * requests are handled while training runs. The page never blocks on it.
  */
 import { makeSplit } from "../../src/data/tasks.js";
-import { analyze, type AnalyzeContext, transferables } from "./engine/analyze.js";
+import {
+  analyze,
+  type AnalyzeContext,
+  generateWith,
+  positionsSide,
+  transferables,
+} from "./engine/analyze.js";
 import { loadCheckpoint } from "./engine/checkpoint.js";
-import { freshModel, type LoadedModel } from "./engine/models.js";
+import { freshModel, GPT_PROMPTS, type LoadedModel } from "./engine/models.js";
 import { LiveTrainer } from "./engine/train.js";
 import {
   type Analysis,
@@ -14,6 +20,7 @@ import {
   type Interventions,
   type ModelInfo,
   NO_INTERVENTIONS,
+  type PositionsSide,
   type Request,
   type Sample,
   type ToWorker,
@@ -40,6 +47,8 @@ let running = false;
 let settings: TrainSettings = { lr: 3e-3, batch: 16, labelSmoothing: 0.1 };
 let lastEval = 0;
 let lastAnalysis = 0;
+/** The models of the positions comparison, by URL (separate from the main model, which may train). */
+const compared = new Map<string, Promise<LoadedModel>>();
 
 function post(msg: FromWorker, transfer: Transferable[] = []): void {
   scope.postMessage(msg, transfer);
@@ -54,8 +63,10 @@ function info(lm: LoadedModel, examples: { src: string; tgt: string }[]): ModelI
   const vocab = Array.from({ length: lm.tokenizer.vocabSize }, (_, i) => lm.tokenizer.idToToken(i));
   return {
     origin: lm.origin,
+    kind: lm.kind,
     config: lm.config,
-    task: lm.task.name,
+    task: lm.task?.name ?? null,
+    trainable: lm.kind === "encdec",
     vocab,
     parameters: lm.model.numParameters(),
     examples,
@@ -113,8 +124,11 @@ async function handle(req: Request): Promise<unknown> {
           ? freshModel(req.source.spec)
           : await loadCheckpoint(req.source.url, req.source.name);
       const seed = req.source.kind === "fresh" ? req.source.spec.seed : 0;
-      const examples = makeSplit(lm.task, seed + 7, 8);
-      trainer = new LiveTrainer(lm, seed);
+      const examples =
+        lm.kind === "gpt"
+          ? GPT_PROMPTS.map((src) => ({ src, tgt: "" }))
+          : makeSplit(lm.task, seed + 7, 8);
+      trainer = lm.kind === "encdec" ? new LiveTrainer(lm, seed) : null;
       ctx = {
         lm,
         interventions: ctx?.interventions ?? NO_INTERVENTIONS,
@@ -131,7 +145,30 @@ async function handle(req: Request): Promise<unknown> {
       need().interventions = req.value as Interventions;
       return runAnalysis();
     }
+    case "generate":
+      return generateWith(need(), req.src, req.sampling);
+    case "positions": {
+      const sides: PositionsSide[] = [];
+      for (const m of req.models) {
+        let p = compared.get(m.url);
+        if (!p) {
+          p = loadCheckpoint(m.url, m.name);
+          compared.set(m.url, p);
+          p.catch(() => compared.delete(m.url));
+        }
+        const lm = await p;
+        if (lm.kind !== "encdec")
+          throw new Error(`${m.name}: the comparison needs encoder-decoders`);
+        sides.push(positionsSide(lm, m.name, m.title, req.src));
+      }
+      return sides;
+    }
     case "train": {
+      if (!trainer) {
+        throw new Error(
+          "live training draws batches from a shipped task; this GPT's training text is not part of the page",
+        );
+      }
       settings = req.settings;
       if (req.action === "pause") {
         running = false;

@@ -6,12 +6,15 @@ import {
   BLOCK_NAMES,
   type Block,
   type ChapterProps,
+  blockFor,
   blockPath,
+  blocksOf,
   blockTokens,
   layersOf,
 } from "./types.js";
 
 export function HeadPicker({ info, ui, act }: Pick<ChapterProps, "info" | "ui" | "act">) {
+  const block = blockFor(info, ui.block);
   return (
     <fieldset class="picker">
       <legend class="sr-only">attention head</legend>
@@ -19,12 +22,12 @@ export function HeadPicker({ info, ui, act }: Pick<ChapterProps, "info" | "ui" |
         Block
         <select
           data-testid="pick-block"
-          value={ui.block}
+          value={block}
           onChange={(e) =>
             act.setUi({ block: e.currentTarget.value as Block, layer: 0, cell: null })
           }
         >
-          {(Object.keys(BLOCK_NAMES) as Block[]).map((b) => (
+          {blocksOf(info).map((b) => (
             <option value={b}>{BLOCK_NAMES[b]}</option>
           ))}
         </select>
@@ -36,7 +39,7 @@ export function HeadPicker({ info, ui, act }: Pick<ChapterProps, "info" | "ui" |
           value={ui.layer}
           onChange={(e) => act.setUi({ layer: Number(e.currentTarget.value) })}
         >
-          {Array.from({ length: layersOf(info, ui.block) }, (_, i) => (
+          {Array.from({ length: layersOf(info, block) }, (_, i) => (
             <option value={i}>{i}</option>
           ))}
         </select>
@@ -59,11 +62,13 @@ export function HeadPicker({ info, ui, act }: Pick<ChapterProps, "info" | "ui" |
 
 export function Attention(props: ChapterProps) {
   const { a, info, ui, act } = props;
-  const path = blockPath(ui.block, Math.min(ui.layer, layersOf(info, ui.block) - 1));
+  const block = blockFor(info, ui.block);
+  const layer = Math.min(ui.layer, layersOf(info, block) - 1);
+  const path = blockPath(block, layer);
   const h = Math.min(ui.head, info.config.heads - 1);
   const get = (n: string) => a.tensors[`${path}.${n}`];
   const weights = get("weights");
-  const { q: qTok, k: kTok } = blockTokens(a, info, ui.block);
+  const { q: qTok, k: kTok } = blockTokens(a, info, block);
   if (!weights) return <p>No attention was recorded for {path}.</p>;
   const W = mat(weights, [0, h]);
   const S = mat(get("scores"), [0, h]);
@@ -91,7 +96,7 @@ export function Attention(props: ChapterProps) {
       <div class="row">
         <Heatmap
           testId="attn-heatmap"
-          title={`${BLOCK_NAMES[ui.block]}, layer ${ui.layer}, head ${h}: weights (rows: queries, columns: keys)`}
+          title={`${BLOCK_NAMES[block]}, layer ${layer}, head ${h}: weights (rows: queries, columns: keys)`}
           m={W}
           rowLabels={qTok}
           colLabels={kTok}

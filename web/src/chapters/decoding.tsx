@@ -1,18 +1,236 @@
-/** Decoding: greedy steps one at a time (candidates and where each step looked), and the beams of beam search. */
-import { useState } from "preact/hooks";
+/**
+ * Decoding: greedy steps one at a time (candidates and where each step
+ * looked), and the beams of beam search; for a GPT, the continuation step by
+ * step, greedy or sampled with temperature / top-k / top-p and a seed.
+ */
+import { useEffect, useState } from "preact/hooks";
 import { Heatmap } from "../components/heatmap.js";
 import { Bars, Tokens } from "../components/widgets.js";
 import { fmt } from "../lib.js";
-import { type ChapterProps, tok } from "./types.js";
+import type { DecodeStepInfo, SamplingSettings } from "../protocol.js";
+import { type ChapterProps, isGpt, layersOf, tok } from "./types.js";
 
-export function Decoding({ a, info }: ChapterProps) {
+const GREEDY: SamplingSettings = { temperature: 0, topK: 0, topP: 1, seed: 0 };
+
+/** A GPT's continuation, one token at a time. */
+function GptDecoding({ a, info, act }: ChapterProps) {
+  const [sampling, setSampling] = useState<SamplingSettings>(GREEDY);
+  const [gen, setGen] = useState<{ ids: number[]; steps: DecodeStepInfo[] }>(a.greedy);
+  const [t, setT] = useState(0);
+  const [err, setErr] = useState<string | null>(null);
+  const greedy = sampling.temperature === 0;
+  // Greedy comes with every analysis; sampling asks the worker (same prompt, interventions on).
+  useEffect(() => {
+    if (greedy) {
+      setGen(a.greedy);
+      return;
+    }
+    let live = true;
+    const timer = setTimeout(() => {
+      act.generate(a.src, sampling).then(
+        (g) => {
+          if (!live) return;
+          setGen(g);
+          setErr(null);
+        },
+        (e: unknown) => live && setErr(e instanceof Error ? e.message : String(e)),
+      );
+    }, 150);
+    return () => {
+      live = false;
+      clearTimeout(timer);
+    };
+  }, [a, sampling.temperature, sampling.topK, sampling.topP, sampling.seed]);
+  const steps = gen.steps;
+  const s = Math.max(0, Math.min(t, steps.length - 1));
+  const step = steps[s];
+  const context = [...a.srcIds, ...steps.slice(0, s).map((x) => x.token)];
+  const L = layersOf(info, "self") - 1;
+  const set = (patch: Partial<SamplingSettings>) => setSampling({ ...sampling, ...patch });
+  const V = info.config.vocabSize;
+  return (
+    <div>
+      <fieldset class="controls">
+        <legend class="sr-only">how the next token is chosen</legend>
+        <label>
+          <input
+            type="radio"
+            name="gen-mode"
+            checked={greedy}
+            onChange={() => set({ temperature: 0 })}
+          />{" "}
+          greedy
+        </label>
+        <label>
+          <input
+            type="radio"
+            name="gen-mode"
+            data-testid="gen-sample"
+            checked={!greedy}
+            onChange={() => set({ temperature: 0.8 })}
+          />{" "}
+          sample
+        </label>
+        {!greedy && (
+          <>
+            <label class="slider">
+              temperature {sampling.temperature.toFixed(2)}
+              <input
+                type="range"
+                min={0.05}
+                max={2}
+                step={0.05}
+                value={sampling.temperature}
+                onChange={(e) => set({ temperature: Number(e.currentTarget.value) })}
+              />
+            </label>
+            <label class="slider">
+              top-k {sampling.topK === 0 ? "all" : sampling.topK}
+              <input
+                type="range"
+                min={0}
+                max={V}
+                step={1}
+                value={sampling.topK}
+                onChange={(e) => set({ topK: Number(e.currentTarget.value) })}
+              />
+            </label>
+            <label class="slider">
+              top-p {sampling.topP.toFixed(2)}
+              <input
+                type="range"
+                min={0.05}
+                max={1}
+                step={0.05}
+                value={sampling.topP}
+                onChange={(e) => set({ topP: Number(e.currentTarget.value) })}
+              />
+            </label>
+            <label>
+              seed{" "}
+              <input
+                type="number"
+                min={0}
+                value={sampling.seed}
+                style={{ width: "5em" }}
+                onChange={(e) =>
+                  set({ seed: Math.max(0, Math.floor(Number(e.currentTarget.value) || 0)) })
+                }
+              />
+            </label>
+          </>
+        )}
+      </fieldset>
+      {err && <p class="note warn">{err}</p>}
+      <p class="gen-text" data-testid="gen-text">
+        <span class="muted">{a.src}</span>
+        <strong>
+          {steps
+            .filter((x) => x.token !== info.config.eosId)
+            .map((x) => info.vocab[x.token] ?? "")
+            .join("")}
+        </strong>
+      </p>
+      <fieldset class="controls">
+        <legend class="sr-only">generation steps</legend>
+        <button type="button" onClick={() => setT(0)} disabled={s === 0}>
+          ↺ Restart
+        </button>
+        <button type="button" onClick={() => setT(Math.max(0, s - 1))} disabled={s === 0}>
+          ◀ Back
+        </button>
+        <button
+          type="button"
+          class="primary"
+          data-testid="decode-next"
+          onClick={() => setT(Math.min(steps.length - 1, s + 1))}
+          disabled={s >= steps.length - 1}
+        >
+          Next token ▶
+        </button>
+        <span>
+          step {steps.length ? s + 1 : 0} of {steps.length}
+        </span>
+      </fieldset>
+      {step && (
+        <div class="row">
+          <div class="col">
+            <h3>The model has read</h3>
+            <p class="gen-context">{context.map((id) => tok(info, id)).join("")}</p>
+            <h3>…and predicts next</h3>
+            <Bars
+              testId="decode-top"
+              caption="the five most likely next tokens"
+              bars={step.top.map((c) => ({
+                label: tok(info, c.id),
+                value: c.p,
+                mark: c.id === step.token,
+                id: c.id,
+              }))}
+              max={1}
+            />
+            {step.sampled && (
+              <>
+                <h3>Sampled from (after temperature, top-k, top-p)</h3>
+                <Bars
+                  testId="decode-sampled"
+                  caption="the distribution the token was drawn from"
+                  bars={step.sampled.map((c) => ({
+                    label: tok(info, c.id),
+                    value: c.p,
+                    mark: c.id === step.token,
+                    id: c.id,
+                  }))}
+                  max={1}
+                />
+              </>
+            )}
+            <p>
+              {greedy ? "Greedy decoding takes the most likely token, " : "The draw gave "}
+              <strong>“{tok(info, step.token)}”</strong>
+              {step.token === info.config.eosId
+                ? ", the end of the text."
+                : ", appends it, and runs the model on that one token, reusing the cached keys and values."}
+            </p>
+          </div>
+          <div class="col">
+            <Heatmap
+              testId="decode-self"
+              title={`Where the newest position looked (causal self-attention, layer ${L}; rows: heads)`}
+              m={{
+                rows: step.cross.shape[0],
+                cols: step.cross.shape[1],
+                values: step.cross.values,
+              }}
+              rowLabels={Array.from({ length: step.cross.shape[0] }, (_, h) => `head ${h}`)}
+              colLabels={context.map((id) => tok(info, id))}
+              range={[0, 1]}
+              maxWidth={440}
+            />
+          </div>
+        </div>
+      )}
+      <p class="note">
+        Beam search keeps several partial outputs; it is shown for the encoder-decoder models (a
+        character-level GPT is usually sampled).
+      </p>
+    </div>
+  );
+}
+
+export function Decoding(props: ChapterProps) {
+  if (isGpt(props.info)) return <GptDecoding {...props} />;
+  return <Seq2SeqDecoding {...props} />;
+}
+
+function Seq2SeqDecoding({ a, info }: ChapterProps) {
   const steps = a.greedy.steps;
   const [t, setT] = useState(0);
   const s = Math.min(t, steps.length - 1);
   const step = steps[s];
   const src = a.srcIds.map((id) => tok(info, id));
   const soFar = ["<bos>", ...steps.slice(0, s).map((x) => tok(info, x.token))];
-  const L = info.config.decoderLayers - 1;
+  const L = layersOf(info, "cross") - 1;
   return (
     <div>
       <fieldset class="controls">

@@ -3,7 +3,7 @@ import { useState } from "preact/hooks";
 import { Heatmap } from "../components/heatmap.js";
 import { PcaPlot, Tokens } from "../components/widgets.js";
 import { fmt, mat, rowOf } from "../lib.js";
-import { type ChapterProps, tok } from "./types.js";
+import { type ChapterProps, inputStack, isGpt, stackPrefix, tok } from "./types.js";
 
 export function Embedding({ a, info }: ChapterProps) {
   const [sel, setSel] = useState(0);
@@ -21,7 +21,9 @@ export function Embedding({ a, info }: ChapterProps) {
   const lookup = rowOf(E, id);
   let diff = 0;
   for (let j = 0; j < d; j++) diff = Math.max(diff, Math.abs(product[j] - lookup[j]));
-  const embed = a.tensors["encoder.embed"];
+  const gpt = isGpt(info);
+  const embedKey = `${stackPrefix(inputStack(info))}embed`;
+  const embed = a.tensors[embedKey];
   const scaled = embed ? rowOf(mat(embed, [0]), i) : null;
   const scale = info.config.scaleEmbedding ? Math.sqrt(d) : 1;
   const dims = Array.from({ length: d }, (_, j) => String(j));
@@ -40,10 +42,11 @@ export function Embedding({ a, info }: ChapterProps) {
     <div>
       <h3>Text → tokens → ids</h3>
       <p>
-        Each character of the source is a token; its id is its row in the embedding table. Pick one:
+        Each character of the {gpt ? "prompt" : "source"} is a token; its id is its row in the
+        embedding table. Pick one:
       </p>
       <Tokens
-        label="source tokens; choose one"
+        label={`${gpt ? "prompt" : "source"} tokens; choose one`}
         labels={a.srcIds.map((t) => tok(info, t))}
         ids={a.srcIds}
         selected={i}
@@ -76,10 +79,10 @@ export function Embedding({ a, info }: ChapterProps) {
           {strip(`E[${id}]`, lookup, "emb-lookup")}
           <p class="op">
             {info.config.scaleEmbedding
-              ? `× √d_model = √${d} = ${scale.toFixed(3)}: the vector the encoder receives (recorded tap encoder.embed)`
-              : "This model does not scale its embeddings (scaleEmbedding is off)."}
+              ? `× √d_model = √${d} = ${scale.toFixed(3)}: the vector the ${gpt ? "model" : "encoder"} receives (recorded tap ${embedKey})`
+              : `This model does not scale its embeddings (scaleEmbedding is off${gpt ? ", as in GPT-2" : ""}): tap ${embedKey} is E[${id}] itself.`}
           </p>
-          {scaled && strip(`encoder.embed, position ${i}`, scaled, "emb-scaled")}
+          {scaled && strip(`${embedKey}, position ${i}`, scaled, "emb-scaled")}
         </div>
         <div class="col">
           <PcaPlot
@@ -91,8 +94,8 @@ export function Embedding({ a, info }: ChapterProps) {
           />
           <p class="note">
             Each point is one row of E. In a fresh model they are random; as it trains, tokens that
-            play similar roles (digits, month letters) drift together. The source's tokens are
-            outlined.
+            play similar roles ({gpt ? "vowels, capitals, punctuation" : "digits, month letters"})
+            drift together. The {gpt ? "prompt" : "source"}'s tokens are outlined.
           </p>
         </div>
       </div>

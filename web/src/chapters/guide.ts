@@ -16,6 +16,8 @@ export interface Chapter {
   nav: string;
   intro: string[];
   code: CodeRef[];
+  /** What changes for a GPT (decoder-only) model. */
+  gpt?: { title?: string; intro?: string[]; code?: CodeRef[] };
 }
 
 export const CHAPTERS: Chapter[] = [
@@ -25,12 +27,23 @@ export const CHAPTERS: Chapter[] = [
     title: "A Transformer you can watch",
     intro: [
       "Type a source on the left. A small encoder-decoder Transformer (the model of “Attention Is All You Need”) reads it and writes its answer one character at a time; every number on this page comes from that model, running in your browser.",
-      "A freshly initialised model has random weights and answers nonsense. Press Train and watch the loss fall and the attention sharpen, or follow the chapters to see each step of the computation.",
+      "The page opens a model already trained to write dates in ISO form. Choose “Fresh model” in the Model box for random weights that answer nonsense, press Train and watch the loss fall and the attention sharpen; or follow the chapters to see each step of the computation.",
     ],
     code: [
       { file: "src/models/transformer.ts", fn: "Transformer.forward" },
       { file: "web/src/engine/analyze.ts", fn: "analyze" },
     ],
+    gpt: {
+      title: "A GPT you can watch",
+      intro: [
+        "Type a prompt on the left. A small GPT, a decoder-only Transformer that learned its text one character at a time, reads it and continues it one character at a time; every number on this page comes from that model, running in your browser.",
+        "A GPT is the paper's decoder without cross-attention: one stack of causally masked self-attention layers (normalised before each sub-layer, as GPT-2) that predicts the next token at every position.",
+      ],
+      code: [
+        { file: "src/models/gpt.ts", fn: "GPT.forward" },
+        { file: "web/src/engine/analyze.ts", fn: "analyzeGpt" },
+      ],
+    },
   },
   {
     id: "embedding",
@@ -44,6 +57,13 @@ export const CHAPTERS: Chapter[] = [
       { file: "src/tensor/ops/embedding.ts", fn: "embedding" },
       { file: "src/models/embedding-input.ts", fn: "Stack.embedInputs" },
     ],
+    gpt: {
+      code: [
+        { file: "src/tensor/ops/embedding.ts", fn: "embedding" },
+        { file: "src/models/embedding-input.ts", fn: "Stack.embedInputs" },
+        { file: "src/models/gpt.ts", fn: "GPT.hidden" },
+      ],
+    },
   },
   {
     id: "positional",
@@ -71,6 +91,12 @@ export const CHAPTERS: Chapter[] = [
       { file: "src/nn/attention.ts", fn: "MultiHeadAttention.forward" },
       { file: "src/tensor/ops/softmax.ts", fn: "softmax" },
     ],
+    gpt: {
+      intro: [
+        "Each query vector q is compared with every key k: score = q·k / √d_k. A softmax turns a row of scores into weights that sum to 1, and the output is the weighted sum of the value vectors (§3.2.1).",
+        "A GPT has one kind of attention: causal self-attention, where each position looks at itself and the positions before it, never after. Hover or use the arrow keys on a cell to see how its weight was computed.",
+      ],
+    },
   },
   {
     id: "masks",
@@ -85,6 +111,18 @@ export const CHAPTERS: Chapter[] = [
       { file: "src/models/transformer.ts", fn: "Transformer.targetMask" },
       { file: "src/tensor/ops/where.ts", fn: "maskedFill" },
     ],
+    gpt: {
+      title: "Masks: hiding the future",
+      intro: [
+        "A GPT has one mask, the causal mask: position i may look at positions 0…i only, because it is trained to predict token i + 1, which must stay hidden. Its training text is cut into chunks of equal length, so there is no padding.",
+        "Masked scores are set to −∞ before the softmax, so their weight is exactly 0 and each row still sums to 1.",
+      ],
+      code: [
+        { file: "src/nn/masks.ts", fn: "causalMask" },
+        { file: "src/models/gpt.ts", fn: "GPT.hidden" },
+        { file: "src/tensor/ops/where.ts", fn: "maskedFill" },
+      ],
+    },
   },
   {
     id: "multihead",
@@ -111,6 +149,19 @@ export const CHAPTERS: Chapter[] = [
       { file: "src/models/blocks.ts", fn: "EncoderLayer.forward / DecoderLayer.forward" },
       { file: "src/tensor/ops/layernorm.ts", fn: "layerNorm" },
     ],
+    gpt: {
+      intro: [
+        "Every sub-layer adds its output to its input, the residual stream. A GPT normalises before each sub-layer (pre-LN): x + Sublayer(LayerNorm(x)), so the stream itself is never normalised until the final LayerNorm before the output.",
+        "Below, see what a sub-layer adds to one token's vector, and how large each stage is.",
+      ],
+      code: [
+        {
+          file: "src/models/blocks.ts",
+          fn: "EncoderLayer.forward (GPT's block, with a causal mask)",
+        },
+        { file: "src/tensor/ops/layernorm.ts", fn: "layerNorm" },
+      ],
+    },
   },
   {
     id: "ffn",
@@ -121,6 +172,12 @@ export const CHAPTERS: Chapter[] = [
       "The ReLU switches many hidden units off: the white cells below are exact zeros.",
     ],
     code: [{ file: "src/nn/ffn.ts", fn: "FeedForward.forward" }],
+    gpt: {
+      intro: [
+        "After attention, each position goes through the same two-layer network on its own, widening to d_ff and back (§3.3). GPT uses GELU instead of ReLU: FFN(x) = GELU(x W1 + b1) W2 + b2.",
+        "GELU is smooth: small negative inputs give small negative outputs instead of exact zeros.",
+      ],
+    },
   },
   {
     id: "output",
@@ -134,6 +191,17 @@ export const CHAPTERS: Chapter[] = [
       { file: "src/models/transformer.ts", fn: "Transformer.project / Transformer.loss" },
       { file: "src/tensor/ops/crossentropy.ts", fn: "crossEntropy" },
     ],
+    gpt: {
+      intro: [
+        "The last vectors go through a final LayerNorm and the (tied) embedding matrix, giving one logit per vocabulary entry; softmax makes them probabilities. Every position predicts the next character; the last one predicts the character after your prompt, where generation goes on.",
+        "Temperature, top-k and top-p reshape that distribution before sampling. Training compares each position's distribution with the character that really follows, using cross-entropy.",
+      ],
+      code: [
+        { file: "src/models/gpt.ts", fn: "GPT.project / GPT.loss" },
+        { file: "src/generate/select.ts", fn: "samplingDistribution" },
+        { file: "src/tensor/ops/crossentropy.ts", fn: "crossEntropy" },
+      ],
+    },
   },
   {
     id: "training",
@@ -148,6 +216,16 @@ export const CHAPTERS: Chapter[] = [
       { file: "src/tensor/autograd.ts", fn: "backward" },
       { file: "src/train/optim.ts", fn: "Adam.step" },
     ],
+    gpt: {
+      intro: [
+        "Live training draws its batches from a shipped task. This GPT learned from a text that is not part of the page, so it is not trained here: pick the dates translator or a fresh model in the Model box to train one live.",
+        "A GPT is trained like the decoder: every position predicts the next token, and the cross-entropy over all positions is back-propagated.",
+      ],
+      code: [
+        { file: "src/train/recipe.ts", fn: "lmTrainable" },
+        { file: "src/train/optim.ts", fn: "Adam.step" },
+      ],
+    },
   },
   {
     id: "decoding",
@@ -164,8 +242,28 @@ export const CHAPTERS: Chapter[] = [
       },
       { file: "web/src/engine/decode.ts", fn: "greedyDecode / beamSearch" },
     ],
+    gpt: {
+      intro: [
+        "Generation continues the prompt: the model predicts the next token, one is chosen (greedy: the most likely; sampling: drawn from the distribution after temperature, top-k and top-p), appended, and the model runs again on just that token, reusing the cached keys and values of the earlier ones.",
+        "The same seed draws the same text as attn generate.",
+      ],
+      code: [
+        { file: "src/models/gpt.ts", fn: "GPT.startDecoding / GPT.forward" },
+        { file: "src/generate/select.ts", fn: "samplingDistribution / sampleToken" },
+        { file: "web/src/engine/generate.ts", fn: "gptGenerate" },
+      ],
+    },
   },
 ];
+
+/** A chapter's title, texts and code references for a model kind. */
+export function chapterText(
+  c: Chapter,
+  kind: "encdec" | "gpt",
+): { title: string; intro: string[]; code: CodeRef[] } {
+  const g = kind === "gpt" ? c.gpt : undefined;
+  return { title: g?.title ?? c.title, intro: g?.intro ?? c.intro, code: g?.code ?? c.code };
+}
 
 export function chapterById(id: string): Chapter {
   return CHAPTERS.find((c) => c.id === id) ?? CHAPTERS[0];

@@ -4,7 +4,7 @@ import { Heatmap } from "../components/heatmap.js";
 import { Bars } from "../components/widgets.js";
 import { fmt, mat, norm, rowOf } from "../lib.js";
 import type { Rec } from "../protocol.js";
-import { type ChapterProps, tok } from "./types.js";
+import { type ChapterProps, isGpt, type StackName, stackPrefix, tok } from "./types.js";
 
 interface Stage {
   label: string;
@@ -13,14 +13,15 @@ interface Stage {
 }
 
 /** The stages of one layer's residual stream, in order, for either norm placement. */
-function stages(p: ChapterProps, stack: "encoder" | "decoder", l: number): Stage[] {
+function stages(p: ChapterProps, stack: StackName, l: number): Stage[] {
   const t = p.a.tensors;
-  const L = `${stack}.layers.${l}`;
-  const input = l === 0 ? t[`${stack}.input`] : t[`${stack}.layers.${l - 1}.out`];
+  const pre = stackPrefix(stack);
+  const L = `${pre}layers.${l}`;
+  const input = l === 0 ? t[`${pre}input`] : t[`${pre}layers.${l - 1}.out`];
   const s = (label: string, op: string, key: string) => ({ label, op, rec: t[key] });
   const post = p.info.config.normPlacement === "post";
   const subs =
-    stack === "encoder"
+    stack !== "decoder"
       ? [["self-attention", `${L}.self_attn.out`]]
       : [
           ["self-attention", `${L}.self_attn.out`],
@@ -40,29 +41,40 @@ function stages(p: ChapterProps, stack: "encoder" | "decoder", l: number): Stage
       out.push(s(`residual ${n}`, "x + Sublayer(LN(x))", `${L}.residual${n}`));
     }
   });
+  // A GPT's last layer is followed by the final LayerNorm, what the output projection reads.
+  if (stack === "gpt" && l === layerCount(p.info, stack) - 1)
+    out.push(s("final norm", "LayerNorm(…) before the output", "final_norm"));
   return out.filter((x) => x.rec);
+}
+
+function layerCount(info: ChapterProps["info"], stack: StackName): number {
+  const c = info.config;
+  if (c.kind === "gpt") return c.layers;
+  return stack === "encoder" ? c.encoderLayers : c.decoderLayers;
 }
 
 function LayerPicker(p: {
   info: ChapterProps["info"];
-  stack: "encoder" | "decoder";
+  stack: StackName;
   layer: number;
-  set: (s: "encoder" | "decoder", l: number) => void;
+  set: (s: StackName, l: number) => void;
 }) {
-  const n = p.stack === "encoder" ? p.info.config.encoderLayers : p.info.config.decoderLayers;
+  const n = layerCount(p.info, p.stack);
   return (
     <fieldset class="picker">
       <legend class="sr-only">layer</legend>
-      <label>
-        Stack
-        <select
-          value={p.stack}
-          onChange={(e) => p.set(e.currentTarget.value as "encoder" | "decoder", 0)}
-        >
-          <option value="encoder">encoder</option>
-          <option value="decoder">decoder</option>
-        </select>
-      </label>
+      {p.stack !== "gpt" && (
+        <label>
+          Stack
+          <select
+            value={p.stack}
+            onChange={(e) => p.set(e.currentTarget.value as "encoder" | "decoder", 0)}
+          >
+            <option value="encoder">encoder</option>
+            <option value="decoder">decoder</option>
+          </select>
+        </label>
+      )}
       <label>
         Layer
         <select value={p.layer} onChange={(e) => p.set(p.stack, Number(e.currentTarget.value))}>
@@ -75,8 +87,24 @@ function LayerPicker(p: {
   );
 }
 
-function tokensOf(p: ChapterProps, stack: "encoder" | "decoder"): string[] {
-  return (stack === "encoder" ? p.a.srcIds : p.a.tgtIn).map((id) => tok(p.info, id));
+function tokensOf(p: ChapterProps, stack: StackName): string[] {
+  return (stack === "decoder" ? p.a.tgtIn : p.a.srcIds).map((id) => tok(p.info, id));
+}
+
+/** The stack and layer picked in a chapter; a GPT has one stack. */
+function usePick(p: ChapterProps): [StackName, number, (s: StackName, l: number) => void] {
+  const [stack, setStack] = useState<"encoder" | "decoder">("encoder");
+  const [layer, setLayer] = useState(0);
+  const s: StackName = isGpt(p.info) ? "gpt" : stack;
+  const l = Math.min(layer, layerCount(p.info, s) - 1);
+  return [
+    s,
+    l,
+    (ns, nl) => {
+      if (ns !== "gpt") setStack(ns);
+      setLayer(nl);
+    },
+  ];
 }
 
 function stats(v: Float32Array): string {
@@ -88,8 +116,7 @@ function stats(v: Float32Array): string {
 }
 
 export function Residual(p: ChapterProps) {
-  const [stack, setStack] = useState<"encoder" | "decoder">("encoder");
-  const [layer, setLayer] = useState(0);
+  const [stack, layer, setPick] = usePick(p);
   const [pos, setPos] = useState(0);
   const st = stages(p, stack, layer);
   const toks = tokensOf(p, stack);
@@ -101,15 +128,7 @@ export function Residual(p: ChapterProps) {
   });
   return (
     <div>
-      <LayerPicker
-        info={p.info}
-        stack={stack}
-        layer={layer}
-        set={(s, l) => {
-          setStack(s);
-          setLayer(l);
-        }}
-      />
+      <LayerPicker info={p.info} stack={stack} layer={layer} set={setPick} />
       <p>
         {p.info.config.normPlacement === "post"
           ? "This model normalises after each residual add (post-LN, as the paper)."
@@ -150,34 +169,24 @@ export function Residual(p: ChapterProps) {
 }
 
 export function FeedForward(p: ChapterProps) {
-  const [stack, setStack] = useState<"encoder" | "decoder">("encoder");
-  const [layer, setLayer] = useState(0);
-  const L = `${stack}.layers.${layer}`;
+  const [stack, layer, setPick] = usePick(p);
+  const L = `${stackPrefix(stack)}layers.${layer}`;
   const hidden = p.a.tensors[`${L}.ffn.hidden`];
   const out = p.a.tensors[`${L}.ffn.out`];
   const toks = tokensOf(p, stack);
   if (!hidden || !out) return <p>No feed-forward taps recorded.</p>;
   const Hm = mat(hidden, [0]);
   const Om = mat(out, [0]);
+  const sub = stack === "decoder" ? 2 : 1;
   const inputKey =
-    p.info.config.normPlacement === "post"
-      ? `${L}.norm${stack === "encoder" ? 1 : 2}`
-      : `${L}.norm${stack === "encoder" ? 2 : 3}`;
+    p.info.config.normPlacement === "post" ? `${L}.norm${sub}` : `${L}.norm${sub + 1}`;
   const In = p.a.tensors[inputKey] ? mat(p.a.tensors[inputKey], [0]) : null;
   let zeros = 0;
   for (const x of Hm.values) if (x === 0) zeros++;
   const relu = p.info.config.activation === "relu";
   return (
     <div>
-      <LayerPicker
-        info={p.info}
-        stack={stack}
-        layer={layer}
-        set={(s, l) => {
-          setStack(s);
-          setLayer(l);
-        }}
-      />
+      <LayerPicker info={p.info} stack={stack} layer={layer} set={setPick} />
       <Heatmap
         testId="ffn-hidden"
         title={`Hidden units after ${p.info.config.activation} (tokens × d_ff = ${Hm.cols})${relu ? `: ${((100 * zeros) / Hm.values.length).toFixed(0)}% exactly zero` : ""}`}

@@ -2,7 +2,7 @@
 import { useState } from "preact/hooks";
 import { Heatmap } from "../components/heatmap.js";
 import { mat } from "../lib.js";
-import { type ChapterProps, tok } from "./types.js";
+import { type ChapterProps, isGpt, layersOf, tok } from "./types.js";
 
 const ROWS = ["your input", "example 1", "example 2"];
 
@@ -38,11 +38,104 @@ function BatchGrid(p: {
   );
 }
 
-export function Masks({ a, info }: ChapterProps) {
+/** A GPT's masks: the causal mask of its self-attention over the prompt (no padding: it trains on equal chunks). */
+function GptMasks({ a, info }: ChapterProps) {
+  const [layer, setLayer] = useState(0);
+  const [head, setHead] = useState(0);
+  const l = Math.min(layer, layersOf(info, "self") - 1);
+  const get = (n: string) => a.tensors[`layers.${l}.self_attn.${n}`];
+  const masked = mat(get("masked_scores"), [0, head]);
+  const scores = mat(get("scores"), [0, head]);
+  const weights = mat(get("weights"), [0, head]);
+  const maskM = {
+    rows: masked.rows,
+    cols: masked.cols,
+    values: masked.values.map((v) => (v === Number.NEGATIVE_INFINITY ? 1 : 0)),
+  };
+  const labels = a.srcIds.map((id) => tok(info, id));
+  const common = { rowLabels: labels, colLabels: labels, maxWidth: 420 };
+  return (
+    <div>
+      <p>
+        Your prompt, {labels.length} tokens. Row i of each matrix is what position i may look at:
+        itself and the positions before it. A GPT learns from chunks of text that all have the same
+        length, so it needs no padding mask.
+      </p>
+      <fieldset class="picker">
+        <legend class="sr-only">which attention</legend>
+        <label>
+          Layer
+          <select
+            data-testid="mask-layer"
+            value={l}
+            onChange={(e) => setLayer(Number(e.currentTarget.value))}
+          >
+            {Array.from({ length: layersOf(info, "self") }, (_, i) => (
+              <option value={i}>{i}</option>
+            ))}
+          </select>
+        </label>
+        <label>
+          Head
+          <select value={head} onChange={(e) => setHead(Number(e.currentTarget.value))}>
+            {Array.from({ length: info.config.heads }, (_, i) => (
+              <option value={i}>{i}</option>
+            ))}
+          </select>
+        </label>
+      </fieldset>
+      {a.interventions.noCausalMask && (
+        <p class="note warn">
+          The causal mask is switched off (interventions): nothing is masked now, and every position
+          reads the whole prompt, the future included.
+        </p>
+      )}
+      <div class="row">
+        <Heatmap
+          testId="mask-mask"
+          title="1. Causal mask (1 = not allowed: a later position; rows: queries, columns: keys)"
+          m={maskM}
+          range={[0, 1]}
+          {...common}
+        />
+        <Heatmap
+          testId="mask-scores"
+          title="2. Scores q·k/√d_k before the mask"
+          m={scores}
+          scale="div"
+          {...common}
+        />
+      </div>
+      <div class="row">
+        <Heatmap
+          testId="mask-masked"
+          title="3. After adding −∞ where masked (hatched)"
+          m={masked}
+          scale="div"
+          {...common}
+        />
+        <Heatmap
+          testId="mask-weights"
+          title="4. Softmax of each row: the future gets exactly 0"
+          m={weights}
+          range={[0, 1]}
+          {...common}
+        />
+      </div>
+    </div>
+  );
+}
+
+export function Masks(props: ChapterProps) {
+  if (isGpt(props.info) || !props.a.maskBatch) return <GptMasks {...props} />;
+  return <Seq2SeqMasks {...props} />;
+}
+
+function Seq2SeqMasks({ a, info }: ChapterProps) {
   const [row, setRow] = useState(0);
   const [stack, setStack] = useState<"enc" | "dec">("dec");
   const [head, setHead] = useState(0);
-  const mb = a.maskBatch;
+  const mb = a.maskBatch!;
   const part = stack === "enc" ? mb.enc : mb.dec;
   const ids = stack === "enc" ? mb.srcIds : mb.tgtIn;
   const labels = ids[row].map((id, c) =>

@@ -6,7 +6,9 @@ import {
   BLOCK_NAMES,
   type Block,
   type ChapterProps,
+  blockFor,
   blockPath,
+  blocksOf,
   blockTokens,
   layersOf,
 } from "./types.js";
@@ -136,10 +138,11 @@ export function MultiHead(props: ChapterProps) {
       zeroHeads: zero.has(key) ? iv.zeroHeads.filter((x) => x !== key) : [...iv.zeroHeads, key],
     });
   };
-  const layer = Math.min(ui.layer, layersOf(info, ui.block) - 1);
+  const block = blockFor(info, ui.block);
+  const layer = Math.min(ui.layer, layersOf(info, block) - 1);
   return (
     <div class={reducedMotion() ? "" : "fade"}>
-      {(Object.keys(BLOCK_NAMES) as Block[]).map((b) => {
+      {blocksOf(info).map((b: Block) => {
         const { q, k } = blockTokens(a, info, b);
         return (
           <section class="heads-block">
@@ -149,7 +152,7 @@ export function MultiHead(props: ChapterProps) {
                 <span class="layer-label">layer {l}</span>
                 {Array.from({ length: H }, (_, h) => {
                   const key = `${blockPath(b, l)}:${h}`;
-                  const on = ui.block === b && layer === l && ui.head === h;
+                  const on = block === b && layer === l && ui.head === h;
                   const rec = a.tensors[`${blockPath(b, l)}.weights`];
                   return (
                     <div
@@ -200,12 +203,7 @@ export function MultiHead(props: ChapterProps) {
           </section>
         );
       })}
-      <HeadView
-        key={`${ui.block}-${layer}-${ui.head}`}
-        props={props}
-        block={ui.block}
-        layer={layer}
-      />
+      <HeadView key={`${block}-${layer}-${ui.head}`} props={props} block={block} layer={layer} />
     </div>
   );
 }

@@ -2,7 +2,7 @@
 import { useState } from "preact/hooks";
 import { Bars } from "../components/widgets.js";
 import { exact, fmt, mat, ranked, rowOf, samplingDistribution, softmax } from "../lib.js";
-import { type ChapterProps, tok } from "./types.js";
+import { type ChapterProps, isGpt, tok } from "./types.js";
 
 /** Cross-entropy of logits z against the label-smoothed target (1-ε)·onehot(y) + ε/V. */
 export function smoothedLoss(z: ArrayLike<number>, y: number, eps: number): number {
@@ -20,10 +20,12 @@ function uniform(): number {
 }
 
 export function Output({ a, info }: ChapterProps) {
+  const gpt = isGpt(info);
   const logitsRec = a.tensors.logits;
   const L = mat(logitsRec, [0]);
   const V = L.cols;
-  const [pos, setPos] = useState(0);
+  // A GPT opens on its last position: the distribution of the character after the prompt.
+  const [pos, setPos] = useState(gpt ? L.rows - 1 : 0);
   const [temp, setTemp] = useState(1);
   const [k, setK] = useState(V);
   const [topP, setTopP] = useState(1);
@@ -38,8 +40,13 @@ export function Output({ a, info }: ChapterProps) {
   const sampOrder = ranked(samp)
     .filter((v) => samp[v] > 0)
     .slice(0, 10);
-  const smoothedRows = a.labels.map((lab, r) => smoothedLoss(rowOf(L, r), lab, eps));
-  const meanSmoothed = smoothedRows.reduce((s, x) => s + x, 0) / smoothedRows.length;
+  // Positions with a target (a GPT's last position has none: its next token is not in the prompt).
+  const counted = a.labels.map((lab, r) => [lab, r]).filter(([lab]) => lab >= 0);
+  const smoothedRows = a.labels.map((lab, r) =>
+    lab >= 0 ? smoothedLoss(rowOf(L, r), lab, eps) : Number.NaN,
+  );
+  const meanSmoothed =
+    counted.reduce((s, [, r]) => s + smoothedRows[r], 0) / Math.max(1, counted.length);
   const recordedLoss = a.tensors.loss?.values[0];
   const draw = () => {
     const out: number[] = [];
@@ -56,7 +63,10 @@ export function Output({ a, info }: ChapterProps) {
   };
   return (
     <div>
-      <p>Each decoder position predicts the next token. Pick a position:</p>
+      <p>
+        Each {gpt ? "" : "decoder "}position predicts the next token. Pick a position
+        {gpt ? " (the last one predicts the character after your prompt)" : ""}:
+      </p>
       <ol class="tokens" aria-label="target positions">
         {a.tgtIn.map((id, r) => (
           <li>
@@ -67,7 +77,7 @@ export function Output({ a, info }: ChapterProps) {
               onClick={() => setPos(r)}
             >
               <span class="glyph">{tok(info, id)}</span>
-              <span class="tok-id">→ {tok(info, a.labels[r])}</span>
+              <span class="tok-id">→ {a.labels[r] >= 0 ? tok(info, a.labels[r]) : "?"}</span>
             </button>
           </li>
         ))}
@@ -154,20 +164,35 @@ export function Output({ a, info }: ChapterProps) {
           </p>
         </div>
       </div>
-      <h3>Cross-entropy against the target “{tok(info, y)}”</h3>
+      {y < 0 ? (
+        <h3>No target here: the next character is not in the prompt</h3>
+      ) : (
+        <h3>Cross-entropy against the target “{tok(info, y)}”</h3>
+      )}
       <div class="row">
         <div class="col">
+          {y < 0 ? (
+            <p>
+              This position predicts what follows your prompt. Generation continues from this
+              distribution (greedy: its most likely token “{tok(info, order[0])}”); see Decoding.
+              The loss below is over the {counted.length} positions whose next character is in the
+              prompt.
+            </p>
+          ) : (
+            <>
+              <p>
+                p(target) = <strong>{fmt(p[y], 4)}</strong>, so the loss here is −log p ={" "}
+                <strong data-testid="ce-position">{fmt(-Math.log(p[y]), 4)}</strong> nats.
+              </p>
+              <p>
+                With label smoothing ε = {eps}, the target is {fmt(1 - eps + eps / V, 4)} on “
+                {tok(info, y)}” and {fmt(eps / V, 5)} on each of the other {V - 1} tokens; the loss
+                −Σ q log p is <strong>{fmt(smoothedRows[t], 4)}</strong>.
+              </p>
+            </>
+          )}
           <p>
-            p(target) = <strong>{fmt(p[y], 4)}</strong>, so the loss here is −log p ={" "}
-            <strong data-testid="ce-position">{fmt(-Math.log(p[y]), 4)}</strong> nats.
-          </p>
-          <p>
-            With label smoothing ε = {eps}, the target is {fmt(1 - eps + eps / V, 4)} on “
-            {tok(info, y)}” and {fmt(eps / V, 5)} on each of the other {V - 1} tokens; the loss −Σ q
-            log p is <strong>{fmt(smoothedRows[t], 4)}</strong>.
-          </p>
-          <p>
-            Mean over the {a.labels.length} positions: <strong>{fmt(meanSmoothed, 4)}</strong>; the
+            Mean over the {counted.length} positions: <strong>{fmt(meanSmoothed, 4)}</strong>; the
             model's own loss (tap <code>loss</code>):{" "}
             <strong
               data-testid="loss-tap"
@@ -179,16 +204,18 @@ export function Output({ a, info }: ChapterProps) {
           </p>
         </div>
         <div class="col">
-          <Bars
-            caption="label-smoothed target distribution against the model's probabilities"
-            bars={[y, ...order.filter((v) => v !== y).slice(0, 5)].map((v) => ({
-              label: tok(info, v),
-              value: (v === y ? 1 - eps : 0) + eps / V,
-              note: `target ${fmt((v === y ? 1 - eps : 0) + eps / V, 3)} · model ${fmt(p[v], 3)}`,
-              mark: v === y,
-            }))}
-            max={1}
-          />
+          {y >= 0 && (
+            <Bars
+              caption="label-smoothed target distribution against the model's probabilities"
+              bars={[y, ...order.filter((v) => v !== y).slice(0, 5)].map((v) => ({
+                label: tok(info, v),
+                value: (v === y ? 1 - eps : 0) + eps / V,
+                note: `target ${fmt((v === y ? 1 - eps : 0) + eps / V, 3)} · model ${fmt(p[v], 3)}`,
+                mark: v === y,
+              }))}
+              max={1}
+            />
+          )}
         </div>
       </div>
     </div>

@@ -4,7 +4,7 @@ import { Heatmap } from "../components/heatmap.js";
 import { Tokens } from "../components/widgets.js";
 import type { Matrix } from "../lib.js";
 import type { Rec } from "../protocol.js";
-import { type ChapterProps, blockTokens, tok } from "./types.js";
+import { type ChapterProps, blockTokens, isGpt, layersOf, tok } from "./types.js";
 
 /** Mean over heads of [1, H, Tq, Tk]. */
 export function headMean(r: Rec): Matrix {
@@ -15,8 +15,68 @@ export function headMean(r: Rec): Matrix {
   return { rows: Tq, cols: Tk, values: out };
 }
 
-export function Overview({ a, info, training, act }: ChapterProps) {
-  const L = info.config.decoderLayers - 1;
+/** Start, for a GPT: the prompt, its continuation, where the last position looks, and no training. */
+function GptOverview({ a, info, act }: ChapterProps) {
+  const L = layersOf(info, "self") - 1;
+  const w = a.tensors[`layers.${L}.self_attn.weights`];
+  const mean = w ? headMean(w) : null;
+  const { q, k } = blockTokens(a, info, "self");
+  return (
+    <div class="overview">
+      <div class="row">
+        <div class="flow col">
+          <div>
+            <h3>Prompt tokens</h3>
+            <Tokens
+              label="prompt tokens"
+              labels={a.srcIds.map((id) => tok(info, id))}
+              ids={a.srcIds}
+            />
+          </div>
+          <div>
+            <h3>Continuation, one token at a time (greedy)</h3>
+            <Tokens
+              label="generated tokens"
+              labels={a.greedy.steps.map((s) => tok(info, s.token))}
+              ids={a.greedy.steps.map((s) => s.token)}
+            />
+          </div>
+        </div>
+        <div class="cta">
+          <p>
+            This GPT was trained offline ({info.parameters.toLocaleString("en-US")} parameters). It
+            reads your prompt and writes what it thinks comes next, one character at a time.
+          </p>
+          <p class="cta-buttons">
+            <button type="button" class="primary big" onClick={() => act.go("decoding")}>
+              ▶ Watch it generate
+            </button>
+            <button type="button" onClick={() => act.go("embedding")}>
+              Start the walkthrough →
+            </button>
+          </p>
+        </div>
+      </div>
+      {mean && (
+        <Heatmap
+          testId="overview-self"
+          title={`Where each position looks (causal self-attention, layer ${L}, mean of heads): only itself and earlier positions`}
+          m={mean}
+          rowLabels={q}
+          colLabels={k}
+          maxWidth={720}
+          range={[0, 1]}
+          gamma={0.5}
+        />
+      )}
+    </div>
+  );
+}
+
+export function Overview(props: ChapterProps) {
+  if (isGpt(props.info)) return <GptOverview {...props} />;
+  const { a, info, training, act } = props;
+  const L = layersOf(info, "cross") - 1;
   const cross = a.tensors[`decoder.layers.${L}.cross_attn.weights`];
   const mean = cross ? headMean(cross) : null;
   const { q, k } = blockTokens(a, info, "cross");

@@ -1,13 +1,19 @@
-/** Positional encoding: the table, its waves, similarity against distance, and embedding + PE per token. */
-import { useState } from "preact/hooks";
+/**
+ * Positional encoding: the table, its waves, similarity against distance,
+ * embedding + PE per token, and the shipped learned-vs-sinusoidal reverse
+ * models side by side, with and without their positions.
+ */
+import { useEffect, useState } from "preact/hooks";
 import { LineChart } from "../components/chart.js";
 import { Heatmap } from "../components/heatmap.js";
-import { dot, mat, rowOf } from "../lib.js";
-import { type ChapterProps, tok } from "./types.js";
+import { dot, exact, fmt, type Matrix, mat, rowOf } from "../lib.js";
+import type { PositionsSide } from "../protocol.js";
+import { type ChapterProps, inputStack, isGpt, stackPrefix, tok } from "./types.js";
 
 const COLORS = ["#2563eb", "#dc2626", "#16a34a", "#9333ea", "#ea580c", "#0891b2"];
 
-export function Positional({ a, info }: ChapterProps) {
+export function Positional(props: ChapterProps) {
+  const { a, info } = props;
   const cfg = info.config;
   const d = cfg.dModel;
   const candidates = [0, 1, 2, 3, 6, 7, Math.floor(d / 4), Math.floor(d / 2), d - 2, d - 1].filter(
@@ -17,9 +23,11 @@ export function Positional({ a, info }: ChapterProps) {
   const [ref, setRef] = useState(10);
   const table = a.posTable ? mat(a.posTable) : null;
   const src = a.srcIds.map((id) => tok(info, id));
-  const embed = a.tensors["encoder.embed"];
-  const pos = a.tensors["encoder.pos"];
-  const input = a.tensors["encoder.input"];
+  const gpt = isGpt(info);
+  const pre = stackPrefix(inputStack(info));
+  const embed = a.tensors[`${pre}embed`];
+  const pos = a.tensors[`${pre}pos`];
+  const input = a.tensors[`${pre}input`];
   const heat = (title: string, key: string, testId: string) => {
     const r = a.tensors[key];
     return r ? (
@@ -35,6 +43,13 @@ export function Positional({ a, info }: ChapterProps) {
   };
   return (
     <div>
+      {props.shipped.some((e) => e.compare === "positions") && (
+        <p>
+          <a href="#pos-cmp-title">
+            ↓ Compare the shipped models with sinusoidal and learned positions
+          </a>
+        </p>
+      )}
       {cfg.positional === "rope" && (
         <p class="note">
           This model uses rotary positions (RoPE): there is no table to add. Each query and key is
@@ -42,10 +57,17 @@ export function Positional({ a, info }: ChapterProps) {
           distance between tokens. Switch “Positions” to sinusoidal or learned to see a table.
         </p>
       )}
+      {(cfg.positional === "alibi" || cfg.positional === "none") && (
+        <p class="note">
+          {cfg.positional === "alibi"
+            ? "This model uses ALiBi: no table is added; each attention score gets a penalty proportional to the distance between query and key."
+            : "This model has no positional encoding at all."}
+        </p>
+      )}
       {a.interventions.noPositional && (
         <p class="note warn">
-          The positional encoding is switched off (interventions): the encoder input is the
-          embedding alone.
+          The positional encoding is switched off (interventions): the {gpt ? "model's" : "encoder"}{" "}
+          input is the embedding alone.
         </p>
       )}
       {table && (
@@ -127,14 +149,174 @@ export function Positional({ a, info }: ChapterProps) {
           </div>
         </>
       )}
-      <h3>Embedding + position = the encoder's input, token by token</h3>
+      <h3>Embedding + position = the {gpt ? "model's" : "encoder's"} input, token by token</h3>
       <div class="row">
-        {embed && heat("token embedding (×√d_model)", "encoder.embed", "pe-embed")}
+        {embed &&
+          heat(
+            cfg.scaleEmbedding ? "token embedding (×√d_model)" : "token embedding",
+            `${pre}embed`,
+            "pe-embed",
+          )}
         {pos && <p class="op-big">+</p>}
-        {pos && heat("positional encoding", "encoder.pos", "pe-pos")}
+        {pos && heat("positional encoding", `${pre}pos`, "pe-pos")}
         {input && <p class="op-big">=</p>}
-        {input && heat("encoder input", "encoder.input", "pe-input")}
+        {input && heat(gpt ? "input" : "encoder input", `${pre}input`, "pe-input")}
       </div>
+      <PositionsCompare {...props} />
     </div>
+  );
+}
+
+/** Rows of a comparison model's table shown (the reverse task's strings are short). */
+const COMPARE_ROWS = 16;
+
+function firstRows(m: Matrix, n: number): Matrix {
+  const rows = Math.min(n, m.rows);
+  return { rows, cols: m.cols, values: m.values.subarray(0, rows * m.cols) };
+}
+
+function Verdict({ out, tgt }: { out: string; tgt: string }) {
+  const ok = out === tgt;
+  return (
+    <>
+      <code>{out || "∅"}</code> <span aria-hidden="true">{ok ? "✓" : "✗"}</span>
+      <span class="sr-only">{ok ? "right" : "wrong"}</span>
+    </>
+  );
+}
+
+function Side({ s, act }: { s: PositionsSide; act: ChapterProps["act"] }) {
+  const table = s.table ? firstRows(mat(s.table), COMPARE_ROWS) : null;
+  const ref = 3;
+  return (
+    <div class="col compare-side" data-testid={`pos-side-${s.name}`}>
+      <h4>
+        {s.title}
+        {!s.title.includes(s.positional) && <span class="muted"> ({s.positional})</span>}
+      </h4>
+      {table ? (
+        <>
+          <Heatmap
+            title={`${s.positional === "learned" ? "learned table" : "sinusoidal table"}: positions 0–${table.rows - 1} × ${table.cols} dimensions`}
+            m={table}
+            rowLabels={Array.from({ length: table.rows }, (_, i) => String(i))}
+            scale="div"
+            maxWidth={330}
+            small
+          />
+          <LineChart
+            title={`PE[${ref}] · PE[p]`}
+            x={Array.from({ length: table.rows }, (_, i) => i)}
+            xLabel="position p"
+            yLabel="dot product"
+            width={330}
+            height={150}
+            series={[
+              {
+                label: `PE[${ref}]·PE[p]`,
+                color: s.positional === "learned" ? "#dc2626" : "#2563eb",
+                values: Array.from({ length: table.rows }, (_, p) =>
+                  dot(rowOf(table, ref), rowOf(table, p)),
+                ),
+                points: true,
+              },
+            ]}
+          />
+        </>
+      ) : (
+        <p class="note">No table: positions act inside attention.</p>
+      )}
+      <table class="data compare-out">
+        <tbody>
+          <tr>
+            <th scope="row">target</th>
+            <td class="left">
+              <code>{s.tgt}</code>
+            </td>
+            <td />
+          </tr>
+          <tr>
+            <th scope="row">output</th>
+            <td class="left" data-testid="pos-out" data-ok={String(s.output === s.tgt)}>
+              <Verdict out={s.output} tgt={s.tgt} />
+            </td>
+            <td data-value={exact(s.loss)}>loss {fmt(s.loss, 3)}</td>
+          </tr>
+          <tr>
+            <th scope="row">without positions</th>
+            <td class="left" data-testid="pos-out-nopos" data-ok={String(s.outputNoPos === s.tgt)}>
+              <Verdict out={s.outputNoPos} tgt={s.tgt} />
+            </td>
+            <td data-value={exact(s.lossNoPos)}>loss {fmt(s.lossNoPos, 3)}</td>
+          </tr>
+        </tbody>
+      </table>
+      <button type="button" class="link" onClick={() => act.pick(`shipped:${s.name}`)}>
+        Open this model in every chapter →
+      </button>
+    </div>
+  );
+}
+
+/** The shipped reverse models with sinusoidal and learned positions, side by side. */
+function PositionsCompare({ shipped, act }: ChapterProps) {
+  const models = shipped.filter((e) => e.compare === "positions");
+  const [src, setSrc] = useState("abcdefg");
+  const [sides, setSides] = useState<PositionsSide[] | null>(null);
+  const [err, setErr] = useState<string | null>(null);
+  const key = models.map((m) => m.name).join(",");
+  useEffect(() => {
+    if (models.length === 0 || src === "") return;
+    let live = true;
+    const t = setTimeout(() => {
+      act.positions(models, src).then(
+        (s) => {
+          if (!live) return;
+          setSides(s);
+          setErr(null);
+        },
+        (e: unknown) => live && setErr(e instanceof Error ? e.message : String(e)),
+      );
+    }, 250);
+    return () => {
+      live = false;
+      clearTimeout(t);
+    };
+  }, [src, key]);
+  if (models.length === 0) return null;
+  return (
+    <section class="compare-positions" data-testid="pos-compare" aria-labelledby="pos-cmp-title">
+      <h3 id="pos-cmp-title">
+        Compare: the same reverse model with sinusoidal and learned positions
+      </h3>
+      <p>
+        Two shipped models learned to reverse strings of the letters a–g. They differ only in how
+        they know where each letter is: a fixed sinusoid, or a table learned in training. To reverse
+        a string the model must know positions; remove them and the encoder sees a bag of letters,
+        the same for every order, and the reversal fails.
+      </p>
+      <label class="field">
+        String to reverse (letters a–g)
+        <input
+          class="mono-input"
+          data-testid="pos-compare-input"
+          value={src}
+          maxLength={10}
+          spellcheck={false}
+          autocomplete="off"
+          onInput={(e) => setSrc(e.currentTarget.value.replace(/[^a-g]/g, ""))}
+        />
+      </label>
+      {err && <p class="note warn">{err}</p>}
+      {sides ? (
+        <div class="row">
+          {sides.map((s) => (
+            <Side s={s} act={act} />
+          ))}
+        </div>
+      ) : (
+        !err && <p class="placeholder">Loading the shipped models…</p>
+      )}
+    </section>
   );
 }

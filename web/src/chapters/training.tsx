@@ -4,7 +4,7 @@ import { Heatmap } from "../components/heatmap.js";
 import { PcaPlot } from "../components/widgets.js";
 import { exact, fmt } from "../lib.js";
 import { headMean } from "./overview.js";
-import { type ChapterProps, blockTokens } from "./types.js";
+import { type ChapterProps, blockTokens, layersOf } from "./types.js";
 
 /** Thins a long history for drawing (every point is kept in memory). */
 function thin<T>(xs: T[], max = 600): T[] {
@@ -12,7 +12,35 @@ function thin<T>(xs: T[], max = 600): T[] {
   return xs.filter((_, i) => i % every === 0 || i === xs.length - 1);
 }
 
-export function Training({ a, info, training, settings, act }: ChapterProps) {
+export function Training(props: ChapterProps) {
+  const { a, info, act } = props;
+  if (!info.trainable) {
+    return (
+      <div>
+        <p class="note" data-testid="train-unavailable">
+          This model is not trained in the page: live training draws its batches from a shipped
+          task, and the text this GPT learned from is not part of the page. Its embedding table,
+          projected, is below.
+        </p>
+        <p>
+          <button type="button" class="primary" onClick={() => act.pick("fresh")}>
+            Train a fresh model here instead
+          </button>
+        </p>
+        <PcaPlot
+          x={a.pca.x}
+          y={a.pca.y}
+          vocab={info.vocab}
+          explained={a.pca.explained}
+          size={360}
+        />
+      </div>
+    );
+  }
+  return <TrainingView {...props} />;
+}
+
+function TrainingView({ a, info, training, settings, act }: ChapterProps) {
   const pts = thin(training.points);
   const last = training.points[training.points.length - 1];
   const val = training.points.filter((p) => p.valLoss !== undefined);
@@ -21,7 +49,7 @@ export function Training({ a, info, training, settings, act }: ChapterProps) {
     const m = new Map(val.map((p) => [p.step, p[key] as number]));
     return pts.map((p) => m.get(p.step) ?? null);
   };
-  const L = info.config.decoderLayers - 1;
+  const L = layersOf(info, "cross") - 1;
   const cross = a.tensors[`decoder.layers.${L}.cross_attn.weights`];
   const mean = cross ? headMean(cross) : null;
   const { q, k } = blockTokens(a, info, "cross");

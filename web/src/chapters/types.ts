@@ -1,14 +1,19 @@
-/** What every chapter view gets from the app. */
+/** What every chapter view gets from the app, and helpers shared by the views. */
 import type {
   Analysis,
+  DecodeStepInfo,
   Interventions,
+  ManifestEntry,
   ModelInfo,
+  PositionsSide,
   Sample,
+  SamplingSettings,
   TrainPoint,
   TrainSettings,
 } from "../protocol.js";
 
-export type Block = "enc" | "dec" | "cross";
+/** enc / dec / cross: the encoder-decoder's attentions; self: a GPT's causal self-attention. */
+export type Block = "enc" | "dec" | "cross" | "self";
 
 /** Selections shared between chapters (the attention chapter and the multi-head grid pick the same head). */
 export interface UiState {
@@ -33,6 +38,15 @@ export interface Actions {
   train(action: "start" | "pause" | "step", steps?: number): void;
   setSettings(s: TrainSettings): void;
   go(chapter: string): void;
+  /** Opens a model: "served", "fresh", or "shipped:<name>". */
+  pick(choice: string): void;
+  /** GPT: the continuation of the current prompt with this sampling. */
+  generate(
+    src: string,
+    sampling: SamplingSettings,
+  ): Promise<{ ids: number[]; steps: DecodeStepInfo[] }>;
+  /** The shipped models of the positions comparison, for this input. */
+  positions(models: ManifestEntry[], src: string): Promise<PositionsSide[]>;
 }
 
 export interface ChapterProps {
@@ -42,36 +56,75 @@ export interface ChapterProps {
   training: TrainingState;
   settings: TrainSettings;
   act: Actions;
+  /** The shipped checkpoints that are present. */
+  shipped: ManifestEntry[];
+}
+
+export function isGpt(info: ModelInfo): boolean {
+  return info.kind === "gpt";
 }
 
 /** Tap-name prefix of an attention block. */
 export function blockPath(b: Block, layer: number): string {
-  return b === "enc"
-    ? `encoder.layers.${layer}.self_attn`
-    : b === "dec"
-      ? `decoder.layers.${layer}.self_attn`
-      : `decoder.layers.${layer}.cross_attn`;
+  return b === "self"
+    ? `layers.${layer}.self_attn`
+    : b === "enc"
+      ? `encoder.layers.${layer}.self_attn`
+      : b === "dec"
+        ? `decoder.layers.${layer}.self_attn`
+        : `decoder.layers.${layer}.cross_attn`;
 }
 
 export const BLOCK_NAMES: Record<Block, string> = {
   enc: "Encoder self-attention",
   dec: "Decoder self-attention (masked)",
   cross: "Cross-attention (decoder → encoder)",
+  self: "Causal self-attention",
 };
+
+/** The attention blocks a model has. */
+export function blocksOf(info: ModelInfo): Block[] {
+  return isGpt(info) ? ["self"] : ["enc", "dec", "cross"];
+}
+
+/** The block to show: the selected one if the model has it, else its first. */
+export function blockFor(info: ModelInfo, b: Block): Block {
+  const all = blocksOf(info);
+  return all.includes(b) ? b : all[all.length - 1];
+}
 
 /** Display labels of the query and key tokens of a block. */
 export function blockTokens(a: Analysis, info: ModelInfo, b: Block): { q: string[]; k: string[] } {
   const label = (ids: number[]) => ids.map((id) => tok(info, id));
   const src = label(a.srcIds);
   const tgt = label(a.tgtIn);
-  return b === "enc" ? { q: src, k: src } : b === "dec" ? { q: tgt, k: tgt } : { q: tgt, k: src };
+  return b === "enc" || b === "self"
+    ? { q: src, k: src }
+    : b === "dec"
+      ? { q: tgt, k: tgt }
+      : { q: tgt, k: src };
 }
 
 export function tok(info: ModelInfo, id: number): string {
   const t = info.vocab[id] ?? `#${id}`;
-  return t === " " ? "␣" : t;
+  return t === " " ? "␣" : t === "\n" ? "⏎" : t;
 }
 
 export function layersOf(info: ModelInfo, b: Block): number {
-  return b === "enc" ? info.config.encoderLayers : info.config.decoderLayers;
+  const c = info.config;
+  if (c.kind === "gpt") return c.layers;
+  return b === "enc" ? c.encoderLayers : c.decoderLayers;
+}
+
+/** A stack of layers: the encoder's, the decoder's, or a GPT's only one ("gpt"). */
+export type StackName = "encoder" | "decoder" | "gpt";
+
+/** Tap-name prefix of a stack ("" for a GPT, whose taps have none). */
+export function stackPrefix(s: StackName): string {
+  return s === "gpt" ? "" : `${s}.`;
+}
+
+/** The stack that reads the input tokens (embedding, positions). */
+export function inputStack(info: ModelInfo): StackName {
+  return isGpt(info) ? "gpt" : "encoder";
 }

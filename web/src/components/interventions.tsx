@@ -1,6 +1,13 @@
 /** Interventions: switch a piece of the architecture off and see what the model does without it. */
 import { useState } from "preact/hooks";
-import { BLOCK_NAMES, type Actions, type Block, blockPath, layersOf } from "../chapters/types.js";
+import {
+  type Actions,
+  type Block,
+  blockFor,
+  blockPath,
+  blocksOf,
+  layersOf,
+} from "../chapters/types.js";
 import { exact, fmt } from "../lib.js";
 import type { Analysis, Interventions, ModelInfo } from "../protocol.js";
 
@@ -9,12 +16,16 @@ const EXPLAIN = {
     "No positional encoding: the model now sees a bag of characters. Attention gives the same result for any order of the same tokens, so a model trained with positions gets inputs it has never seen and its answers break.",
   noCausalMask:
     "No causal mask: in the teacher-forced pass each target position can now read the tokens after it, the very ones it should predict, so the guess and the loss change. Greedy decoding does not change: when generating, the future does not exist yet. Train with the mask off and the training loss drops fast while generation stays wrong: the model learned to copy.",
+  noCausalMaskGpt:
+    "No causal mask: each position of the prompt can now read the characters after it, the very ones it should predict, so the next-character guesses and the loss change. The continuation does not change: when generating, the future does not exist yet, so there is nothing for the mask to hide.",
   noScale: (dk: number) =>
     `No 1/√d_k scaling: every score is √${dk} ≈ ${Math.sqrt(dk).toFixed(1)} times larger, so each softmax row is much peakier (closer to one-hot). With large d_k that saturates the softmax and its gradients vanish, which is why the paper scales.`,
   head: "A zeroed head contributes nothing to the concatenation before W^O. If the output barely changes, the model did not rely on that head; if it breaks, that head carried something needed.",
 };
 
 export function headLabel(key: string): string {
+  const g = /^layers\.(\d+)\.self_attn:(\d+)$/.exec(key);
+  if (g) return `self, layer ${g[1]}, head ${g[2]}`;
   const m = /^(encoder|decoder)\.layers\.(\d+)\.(self_attn|cross_attn):(\d+)$/.exec(key);
   if (!m) return key;
   const block =
@@ -29,9 +40,13 @@ export function InterventionsCard(p: {
   act: Actions;
 }) {
   const { iv, info, analysis: a } = p;
-  const [block, setBlock] = useState<Block>("cross");
-  const [layer, setLayer] = useState(0);
-  const [head, setHead] = useState(0);
+  const [picked, setBlock] = useState<Block>("cross");
+  const block = blockFor(info, picked);
+  const gpt = info.kind === "gpt";
+  const [pickedLayer, setLayer] = useState(0);
+  const [pickedHead, setHead] = useState(0);
+  const layer = Math.min(pickedLayer, layersOf(info, block) - 1);
+  const head = Math.min(pickedHead, info.config.heads - 1);
   const set = (patch: Partial<Interventions>) => p.act.setInterventions({ ...iv, ...patch });
   const toggle = (
     k: "noPositional" | "noCausalMask" | "noScale",
@@ -53,7 +68,7 @@ export function InterventionsCard(p: {
   const b = a.baseline;
   const active = [
     iv.noPositional && EXPLAIN.noPositional,
-    iv.noCausalMask && EXPLAIN.noCausalMask,
+    iv.noCausalMask && (gpt ? EXPLAIN.noCausalMaskGpt : EXPLAIN.noCausalMask),
     iv.noScale && EXPLAIN.noScale(dk),
     iv.zeroHeads.length > 0 && EXPLAIN.head,
   ].filter(Boolean) as string[];
@@ -61,7 +76,11 @@ export function InterventionsCard(p: {
   return (
     <section class="card" aria-labelledby="iv-title">
       <h2 id="iv-title">Interventions</h2>
-      {toggle("noPositional", "Remove positional encoding", info.config.positional === "rope")}
+      {toggle(
+        "noPositional",
+        "Remove positional encoding",
+        !["sinusoidal", "learned"].includes(info.config.positional),
+      )}
       {toggle("noCausalMask", "Remove the causal mask")}
       {toggle("noScale", "Remove the 1/√d_k scaling")}
       <div class="zero-head">
@@ -71,9 +90,15 @@ export function InterventionsCard(p: {
           value={block}
           onChange={(e) => setBlock(e.currentTarget.value as Block)}
         >
-          {(Object.keys(BLOCK_NAMES) as Block[]).map((k) => (
+          {blocksOf(info).map((k) => (
             <option value={k}>
-              {k === "enc" ? "enc self" : k === "dec" ? "dec self" : "cross"}
+              {k === "enc"
+                ? "enc self"
+                : k === "dec"
+                  ? "dec self"
+                  : k === "self"
+                    ? "self"
+                    : "cross"}
             </option>
           ))}
         </select>
@@ -132,7 +157,7 @@ export function InterventionsCard(p: {
             </thead>
             <tbody>
               <tr>
-                <th scope="row">output</th>
+                <th scope="row">{gpt ? "continuation" : "output"}</th>
                 <td>{b.output}</td>
                 <td class={b.output !== a.outcome.output ? "changed" : ""}>{a.outcome.output}</td>
               </tr>

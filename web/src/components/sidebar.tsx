@@ -5,6 +5,7 @@ import { exact, fmt } from "../lib.js";
 import {
   type Analysis,
   type FreshSpec,
+  type ManifestEntry,
   type ModelInfo,
   POSITIONALS,
   type PositionalChoice,
@@ -21,7 +22,12 @@ interface Props {
   info: ModelInfo | null;
   analysis: Analysis | null;
   training: TrainingState;
-  checkpoint: string | null;
+  /** The checkpoint attn explore serves (--checkpoint), by name. */
+  served: string | null;
+  /** The shipped checkpoints that are present. */
+  shipped: ManifestEntry[];
+  /** The picker's value: "served", "fresh" or "shipped:<name>". */
+  current: string;
   onSpec(spec: FreshSpec): void;
   onInput(src: string, tgt: string | null): void;
   act: Actions;
@@ -32,6 +38,13 @@ const SIZE_LABEL: Record<SizeName, string> = {
   s: "s: d 64, 4 heads, 2+2 layers",
   m: "m: s2s-tiny (d_ff 256)",
 };
+
+/** Text for the outcome list: “(empty)”, or whitespace made visible when there is nothing else. */
+function shownText(t: string) {
+  if (t === "") return <em>(empty)</em>;
+  if (t.trim() === "") return t.replace(/ /g, "␣").replace(/\n/g, "⏎");
+  return t;
+}
 
 function useDebounced(fn: () => void, deps: unknown[], ms: number, skip: boolean): void {
   useEffect(() => {
@@ -65,87 +78,122 @@ export function Sidebar(p: Props) {
   const setSpec = (patch: Partial<FreshSpec>) => p.onSpec({ ...spec, ...patch });
   const last = p.training.points[p.training.points.length - 1];
   const maxSrc = info ? info.config.maxLen - 1 : 63;
+  const gpt = info?.kind === "gpt";
+  const entry = p.current.startsWith("shipped:")
+    ? p.shipped.find((e) => `shipped:${e.name}` === p.current)
+    : undefined;
 
   return (
     <aside class="side" aria-label="Model and input">
       <section class="card">
-        <h2>Model</h2>
-        {p.checkpoint && (
-          <p class="note">
-            Showing the checkpoint “{p.checkpoint}” served by attn explore. Choosing a task, size,
-            positions or seed below switches to a freshly initialised model.
+        <h2>
+          <label for="model-pick">Model</label>
+        </h2>
+        <select
+          id="model-pick"
+          class="wide"
+          data-testid="model-pick"
+          value={p.current}
+          onChange={(e) => p.act.pick(e.currentTarget.value)}
+        >
+          {p.served && <option value="served">{`served: ${p.served}`}</option>}
+          {p.shipped.length > 0 && (
+            <optgroup label="Trained, shipped with the page">
+              {p.shipped.map((e) => (
+                <option value={`shipped:${e.name}`}>{e.title}</option>
+              ))}
+            </optgroup>
+          )}
+          <option value="fresh">Fresh model (untrained; choose below)</option>
+        </select>
+        {entry && (
+          <p class="note" data-testid="model-note">
+            {entry.description}
+            {entry.command && (
+              <>
+                {" "}
+                Made with <code>{entry.command}</code>.
+              </>
+            )}
           </p>
         )}
-        <div class="grid2">
-          <label class="field">
-            Task
-            <select
-              class="wide"
-              value={spec.task}
-              onChange={(e) => setSpec({ task: e.currentTarget.value as TaskName })}
-            >
-              {TASKS.map((t) => (
-                <option value={t}>{t === "dates" ? "dates → ISO" : t}</option>
-              ))}
-            </select>
-          </label>
-          <label class="field">
-            Size
-            <select
-              class="wide"
-              value={spec.size}
-              onChange={(e) => setSpec({ size: e.currentTarget.value as SizeName })}
-            >
-              {(Object.keys(SIZES) as SizeName[]).map((s) => (
-                <option value={s}>{SIZE_LABEL[s]}</option>
-              ))}
-            </select>
-          </label>
-          <label class="field">
-            Positions
-            <select
-              class="wide"
-              value={spec.positional}
-              onChange={(e) => setSpec({ positional: e.currentTarget.value as PositionalChoice })}
-            >
-              {POSITIONALS.map((s) => (
-                <option value={s}>{s}</option>
-              ))}
-            </select>
-          </label>
-          <label class="field">
-            Seed
-            <input
-              class="wide"
-              type="number"
-              min={0}
-              value={spec.seed}
-              onChange={(e) =>
-                setSpec({ seed: Math.max(0, Math.floor(Number(e.currentTarget.value) || 0)) })
-              }
-            />
-          </label>
-        </div>
+        {p.current === "served" && (
+          <p class="note">The checkpoint “{p.served}” served by attn explore --checkpoint.</p>
+        )}
+        {p.current === "fresh" && (
+          <div class="grid2">
+            <label class="field">
+              Task
+              <select
+                class="wide"
+                value={spec.task}
+                onChange={(e) => setSpec({ task: e.currentTarget.value as TaskName })}
+              >
+                {TASKS.map((t) => (
+                  <option value={t}>{t === "dates" ? "dates → ISO" : t}</option>
+                ))}
+              </select>
+            </label>
+            <label class="field">
+              Size
+              <select
+                class="wide"
+                value={spec.size}
+                onChange={(e) => setSpec({ size: e.currentTarget.value as SizeName })}
+              >
+                {(Object.keys(SIZES) as SizeName[]).map((s) => (
+                  <option value={s}>{SIZE_LABEL[s]}</option>
+                ))}
+              </select>
+            </label>
+            <label class="field">
+              Positions
+              <select
+                class="wide"
+                value={spec.positional}
+                onChange={(e) => setSpec({ positional: e.currentTarget.value as PositionalChoice })}
+              >
+                {POSITIONALS.map((s) => (
+                  <option value={s}>{s}</option>
+                ))}
+              </select>
+            </label>
+            <label class="field">
+              Seed
+              <input
+                class="wide"
+                type="number"
+                min={0}
+                value={spec.seed}
+                onChange={(e) =>
+                  setSpec({ seed: Math.max(0, Math.floor(Number(e.currentTarget.value) || 0)) })
+                }
+              />
+            </label>
+          </div>
+        )}
         <p class="train-mini">
           <button
             type="button"
             class="primary"
             data-testid="train-toggle"
-            disabled={!info || p.training.replaying > 0}
+            disabled={!info?.trainable || p.training.replaying > 0}
+            title={info && !info.trainable ? "a GPT is not trained in the page" : undefined}
             onClick={() => p.act.train(p.training.running ? "pause" : "start")}
           >
             {p.training.running ? "❚❚ Pause" : "▶ Train"}
           </button>
           <span>
-            step {last?.step ?? page.trained}
-            {last && ` · loss ${fmt(last.loss, 3)}`}
+            {info && !info.trainable
+              ? "trained offline"
+              : `step ${last?.step ?? page.trained}${last ? ` · loss ${fmt(last.loss, 3)}` : ""}`}
           </span>
         </p>
       </section>
 
       <section class="card">
         <h2>
-          <label for="src-input">Source</label>
+          <label for="src-input">{gpt ? "Prompt" : "Source"}</label>
         </h2>
         <input
           id="src-input"
@@ -174,40 +222,48 @@ export function Sidebar(p: Props) {
                 setTgt(ex.tgt);
               }}
             >
-              <option value="">choose one of the task's examples…</option>
+              <option value="">
+                {gpt ? "choose a prompt…" : "choose one of the task's examples…"}
+              </option>
               {info.examples.map((ex, i) => (
                 <option value={i}>{ex.src}</option>
               ))}
             </select>
           </label>
         )}
-        <label class="field field-gap" for="tgt-input">
-          Target (teacher forcing; empty = the model's own output)
-        </label>
-        <input
-          id="tgt-input"
-          class="wide mono-input"
-          data-testid="tgt-input"
-          value={tgt}
-          placeholder={analysis?.outcome.output ?? ""}
-          spellcheck={false}
-          autocomplete="off"
-          onInput={(e) => {
-            dirty.current = true;
-            setTgt(e.currentTarget.value);
-          }}
-        />
+        {!gpt && (
+          <>
+            <label class="field field-gap" for="tgt-input">
+              Target (teacher forcing; empty = the model's own output)
+            </label>
+            <input
+              id="tgt-input"
+              class="wide mono-input"
+              data-testid="tgt-input"
+              value={tgt}
+              placeholder={analysis?.outcome.output ?? ""}
+              spellcheck={false}
+              autocomplete="off"
+              onInput={(e) => {
+                dirty.current = true;
+                setTgt(e.currentTarget.value);
+              }}
+            />
+          </>
+        )}
         {analysis && (
-          <dl class="outcome">
-            <dt>Output (greedy)</dt>
-            <dd data-testid="output" class="big">
-              {analysis.outcome.output || <em>(empty)</em>}
+          <dl class={gpt ? "outcome stacked" : "outcome"}>
+            <dt>{gpt ? "Continuation (greedy)" : "Output (greedy)"}</dt>
+            <dd data-testid="output" class={gpt ? "big gen" : "big"}>
+              {shownText(analysis.outcome.output)}
             </dd>
-            <dt>Teacher-forced guess</dt>
-            <dd data-testid="prediction">{analysis.outcome.prediction || <em>(empty)</em>}</dd>
-            <dt>Cross-entropy</dt>
+            <dt>{gpt ? "Next-character guess after each prefix" : "Teacher-forced guess"}</dt>
+            <dd data-testid="prediction">{shownText(analysis.outcome.prediction)}</dd>
+            <dt>{gpt ? "Cross-entropy of the prompt's next characters" : "Cross-entropy"}</dt>
             <dd data-testid="loss" data-value={exact(analysis.outcome.loss)}>
-              {fmt(analysis.outcome.loss, 4)} nats / token
+              {Number.isNaN(analysis.outcome.loss)
+                ? "– (a one-token prompt has no next token to check)"
+                : `${fmt(analysis.outcome.loss, 4)} nats / token`}
             </dd>
           </dl>
         )}

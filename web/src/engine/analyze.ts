@@ -2,17 +2,29 @@
  * One analysis of the model for the learner's input: greedy decoding, beams,
  * a teacher-forced pass with every intermediate recorded (recordIntermediates),
  * the embedding and positional tables, and a padded three-row batch for the
- * masks. Interventions apply throughout; with any on, the same is also run
- * without them (the baseline the page compares against).
+ * masks. For a GPT: the prompt's pass (next-token targets), the greedy
+ * continuation, no beams and no padded batch. Interventions apply
+ * throughout; with any on, the same is also run without them (the baseline
+ * the page compares against).
  */
 import { recordIntermediates } from "../../../src/nn/hooks.js";
 import { sinusoidalPositionalEncoding } from "../../../src/nn/positional.js";
+import { AttnError } from "../../../src/errors.js";
 import { crossEntropy, fromArray, noGrad, tidy } from "../../../src/tensor/index.js";
 import { BOS_ID, EOS_ID, PAD_ID } from "../../../src/tokenizers/tokenizer.js";
-import type { Analysis, Interventions, MaskBatch, Outcome, Rec } from "../protocol.js";
+import type {
+  Analysis,
+  Interventions,
+  MaskBatch,
+  Outcome,
+  PositionsSide,
+  Rec,
+  SamplingSettings,
+} from "../protocol.js";
 import { beamSearch, greedyDecode } from "./decode.js";
+import { GEN_TOKENS, gptGenerate } from "./generate.js";
 import { anyIntervention, withInterventions } from "./interventions.js";
-import type { LoadedModel } from "./models.js";
+import { type LoadedGpt, type LoadedModel, type LoadedSeq2Seq, taskTarget } from "./models.js";
 import { type Pca2, pca2 } from "./pca.js";
 
 /** The analysis shows this label smoothing (the paper's ε). */
@@ -34,12 +46,12 @@ function rec(shape: readonly number[], values: ArrayLike<number>): Rec {
   return { shape: [...shape], values: Float32Array.from(values) };
 }
 
-export function maxDecodeSteps(lm: LoadedModel): number {
+export function maxDecodeSteps(lm: LoadedSeq2Seq): number {
   return Math.min(lm.task.maxTgtLen + 1, lm.config.maxLen, 40);
 }
 
 /** Source ids: the text's tokens (cut to fit the positional table) and EOS, as the batching does. */
-export function sourceIds(lm: LoadedModel, text: string): number[] {
+export function sourceIds(lm: LoadedSeq2Seq, text: string): number[] {
   return [...lm.tokenizer.encode(text).slice(0, lm.config.maxLen - 1), EOS_ID];
 }
 
@@ -61,7 +73,7 @@ function textOf(lm: LoadedModel, ids: ArrayLike<number>): string {
 
 /** Teacher-forced pass: recorded tensors, plain cross-entropy and the argmax prediction. */
 function teacherForced(
-  lm: LoadedModel,
+  lm: LoadedSeq2Seq,
   srcIds: number[],
   tgtIn: number[],
   labels: number[],
@@ -94,7 +106,7 @@ function teacherForced(
   );
 }
 
-function outcome(lm: LoadedModel, srcIds: number[], tgt: string): Outcome {
+function outcome(lm: LoadedSeq2Seq, srcIds: number[], tgt: string): Outcome {
   const greedy = greedyDecode(lm.model, srcIds, maxDecodeSteps(lm));
   const tIds = targetIds(lm, tgt || lm.tokenizer.decode(greedy.ids));
   const tf = teacherForced(lm, srcIds, [BOS_ID, ...tIds], [...tIds, EOS_ID], false);
@@ -108,7 +120,7 @@ function padRows(rows: number[][]): { ids: number[][]; pad: number[][]; len: num
 }
 
 function maskBatch(
-  lm: LoadedModel,
+  lm: LoadedSeq2Seq,
   srcIds: number[],
   tgtIn: number[],
   ctx: AnalyzeContext,
@@ -152,8 +164,9 @@ function maskBatch(
 function positionalTable(lm: LoadedModel): Rec | null {
   const cfg = lm.config;
   const rows = Math.min(POS_ROWS, cfg.maxLen);
-  if (cfg.positional === "learned" && lm.model.encoder.pos_embed) {
-    const w = lm.model.encoder.pos_embed.weight.values();
+  const learned = lm.kind === "gpt" ? lm.model.pos_embed : lm.model.encoder.pos_embed;
+  if (cfg.positional === "learned" && learned) {
+    const w = learned.weight.values();
     return rec([rows, cfg.dModel], w.subarray(0, rows * cfg.dModel));
   }
   if (cfg.positional === "sinusoidal") {
@@ -167,6 +180,7 @@ function positionalTable(lm: LoadedModel): Rec | null {
 
 export function analyze(ctx: AnalyzeContext, src: string, tgtRequest: string | null): Analysis {
   const { lm } = ctx;
+  if (lm.kind === "gpt") return analyzeGpt(ctx, lm, src);
   const model = lm.model;
   model.eval();
   const iv = ctx.interventions;
@@ -190,6 +204,7 @@ export function analyze(ctx: AnalyzeContext, src: string, tgtRequest: string | n
       prediction: tf.prediction,
     };
     return {
+      kind: "encdec",
       src,
       tgt,
       srcIds,
@@ -225,8 +240,148 @@ export function transferables(a: Analysis): ArrayBuffer[] {
   for (const s of a.greedy.steps) add(s.cross);
   add(a.embedTable);
   add(a.posTable);
-  for (const part of [a.maskBatch.enc, a.maskBatch.dec]) Object.values(part).forEach(add);
+  if (a.maskBatch)
+    for (const part of [a.maskBatch.enc, a.maskBatch.dec]) Object.values(part).forEach(add);
   out.add(a.pca.x.buffer as ArrayBuffer);
   out.add(a.pca.y.buffer as ArrayBuffer);
   return [...out];
+}
+
+/** A GPT's prompt ids: its tail, leaving room in the context for the continuation. */
+export function promptIds(lm: LoadedGpt, text: string): number[] {
+  const ids = lm.tokenizer.encode(text);
+  if (ids.length === 0) throw new AttnError("type a prompt: the model continues a text");
+  const room = Math.max(1, lm.config.maxLen - Math.min(GEN_TOKENS, lm.config.maxLen - 1));
+  return ids.slice(-room);
+}
+
+/** The prompt's pass: recorded tensors, next-token cross-entropy and the argmax after each prefix. */
+function gptPass(
+  lm: LoadedGpt,
+  ids: number[],
+  record: boolean,
+): {
+  tensors: Map<string, { shape: number[]; values: ArrayLike<number> }>;
+  loss: number;
+  prediction: string;
+} {
+  // Position t predicts token t + 1; the last position's next token is not in the prompt (-1: ignored).
+  const labels = [...ids.slice(1), -1];
+  return noGrad(() =>
+    tidy(() => {
+      const x = fromArray(ids, [1, ids.length], "int32");
+      const y = fromArray(labels, [1, labels.length], "int32");
+      const run = () =>
+        ids.length > 1 ? lm.model.loss(x, y, SHOWN_SMOOTHING).logits : lm.model.forward(x);
+      const { result, tensors } = record
+        ? recordIntermediates(run)
+        : { result: run(), tensors: new Map() };
+      const loss = ids.length > 1 ? crossEntropy(result, y).item() : Number.NaN;
+      const logits = result.values();
+      const V = lm.config.vocabSize;
+      const argmax: number[] = [];
+      for (let t = 0; t < ids.length; t++) {
+        let best = 0;
+        for (let v = 1; v < V; v++) if (logits[t * V + v] > logits[t * V + best]) best = v;
+        argmax.push(best);
+      }
+      return { tensors, loss, prediction: lm.tokenizer.decode(argmax, { keepSpecial: true }) };
+    }),
+  );
+}
+
+function gptOutcome(lm: LoadedGpt, ids: number[]): Outcome {
+  const gen = gptGenerate(lm.model, ids, null);
+  const pass = gptPass(lm, ids, false);
+  return {
+    output: lm.tokenizer.decode(gen.ids, { keepSpecial: true }),
+    loss: pass.loss,
+    prediction: pass.prediction,
+  };
+}
+
+function analyzeGpt(ctx: AnalyzeContext, lm: LoadedGpt, src: string): Analysis {
+  const model = lm.model;
+  model.eval();
+  const iv = ctx.interventions;
+  const ids = promptIds(lm, src);
+  const main = withInterventions(model, iv, (): Analysis => {
+    const greedy = gptGenerate(model, ids, null);
+    const pass = gptPass(lm, ids, true);
+    const tensors: Record<string, Rec> = {};
+    for (const [name, r] of pass.tensors) tensors[name] = rec(r.shape, r.values);
+    const table = model.tok_embed.weight;
+    const pca = pca2(table.values(), table.shape[0], table.shape[1], ctx.pcaAxes);
+    ctx.pcaAxes = pca.axes;
+    return {
+      kind: "gpt",
+      src,
+      tgt: "",
+      srcIds: ids,
+      tgtIn: ids,
+      labels: [...ids.slice(1), -1],
+      tensors,
+      greedy,
+      beams: [],
+      embedTable: rec(table.shape, table.values()),
+      pca: { x: pca.x, y: pca.y, explained: pca.explained },
+      posTable: positionalTable(lm),
+      maskBatch: null,
+      outcome: {
+        output: lm.tokenizer.decode(greedy.ids, { keepSpecial: true }),
+        loss: pass.loss,
+        prediction: pass.prediction,
+      },
+      baseline: null,
+      interventions: iv,
+      labelSmoothing: SHOWN_SMOOTHING,
+      step: ctx.step,
+    };
+  });
+  if (anyIntervention(iv))
+    main.baseline = withInterventions(model, null, () => gptOutcome(lm, ids));
+  return main;
+}
+
+/** GPT: the continuation with the given sampling (interventions on). */
+export function generateWith(
+  ctx: AnalyzeContext,
+  src: string,
+  sampling: SamplingSettings,
+): Analysis["greedy"] {
+  const { lm } = ctx;
+  if (lm.kind !== "gpt") throw new AttnError("sampling a continuation needs a GPT model");
+  lm.model.eval();
+  const ids = promptIds(lm, src);
+  return withInterventions(lm.model, ctx.interventions, () => gptGenerate(lm.model, ids, sampling));
+}
+
+/** One side of the positions comparison: the table, and the output with and without positions. */
+export function positionsSide(
+  lm: LoadedSeq2Seq,
+  name: string,
+  title: string,
+  src: string,
+): PositionsSide {
+  lm.model.eval();
+  const ids = sourceIds(lm, src);
+  const tgt = taskTarget(lm.task.name, src) ?? "";
+  const on = withInterventions(lm.model, null, () => outcome(lm, ids, tgt));
+  const off = withInterventions(
+    lm.model,
+    { noPositional: true, noCausalMask: false, noScale: false, zeroHeads: [] },
+    () => outcome(lm, ids, tgt),
+  );
+  return {
+    name,
+    title,
+    positional: lm.config.positional,
+    table: positionalTable(lm),
+    src,
+    tgt,
+    output: on.output,
+    loss: on.loss,
+    outputNoPos: off.output,
+    lossNoPos: off.loss,
+  };
 }

@@ -1,6 +1,7 @@
 /**
- * Interventions on a live model: the switches the modules already have
- * (Stack.inputInterventions.noPositional, Transformer.interventions.noCausalMask,
+ * Interventions on a live model (encoder-decoder or GPT): the switches the
+ * modules already have (Stack.inputInterventions.noPositional,
+ * Transformer/GPT.interventions.noCausalMask,
  * MultiHeadAttention.interventions.noScale) plus "zero a head", done with a
  * tap hook that multiplies `<attention>.heads` [B, H, T, d_k] by a 0/1 mask
  * over H before the heads are concatenated.
@@ -8,6 +9,7 @@
 import { MultiHeadAttention } from "../../../src/nn/attention.js";
 import { withTapHook } from "../../../src/nn/hooks.js";
 import { fromArray, mul } from "../../../src/tensor/index.js";
+import { GPT } from "../../../src/models/gpt.js";
 import type { Transformer } from "../../../src/models/transformer.js";
 import type { Interventions } from "../protocol.js";
 
@@ -15,10 +17,16 @@ export function anyIntervention(iv: Interventions): boolean {
   return iv.noPositional || iv.noCausalMask || iv.noScale || iv.zeroHeads.length > 0;
 }
 
-function setSwitches(model: Transformer, iv: Interventions | null): void {
+export type AnyModel = Transformer | GPT;
+
+function setSwitches(model: AnyModel, iv: Interventions | null): void {
   model.interventions.noCausalMask = iv?.noCausalMask ?? false;
-  model.encoder.inputInterventions.noPositional = iv?.noPositional ?? false;
-  model.decoder.inputInterventions.noPositional = iv?.noPositional ?? false;
+  const noPos = iv?.noPositional ?? false;
+  if (model instanceof GPT) model.inputInterventions.noPositional = noPos;
+  else {
+    model.encoder.inputInterventions.noPositional = noPos;
+    model.decoder.inputInterventions.noPositional = noPos;
+  }
   for (const [, m] of model.namedModules()) {
     if (m instanceof MultiHeadAttention) m.interventions.noScale = iv?.noScale ?? false;
   }
@@ -39,7 +47,7 @@ function headMasks(iv: Interventions, heads: number): Map<string, number[]> {
 }
 
 /** Runs fn with the interventions on (or all off when iv is null), and restores "all off" after. */
-export function withInterventions<T>(model: Transformer, iv: Interventions | null, fn: () => T): T {
+export function withInterventions<T>(model: AnyModel, iv: Interventions | null, fn: () => T): T {
   setSwitches(model, iv);
   try {
     const masks = iv ? headMasks(iv, model.config.heads) : new Map<string, number[]>();

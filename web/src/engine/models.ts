@@ -1,10 +1,16 @@
 /**
  * The explorer's models: a freshly initialised, seeded encoder-decoder for a
  * shipped task (so the page works before any checkpoint exists), or a
- * checkpoint loaded from static files (see checkpoint.ts). Browser-safe.
+ * checkpoint loaded from static files (see checkpoint.ts): an encoder-decoder
+ * or a GPT. Browser-safe.
  */
 import { getTask, type Task } from "../../../src/data/tasks.js";
-import { type EncoderDecoderConfig, presetConfig } from "../../../src/models/config.js";
+import {
+  type EncoderDecoderConfig,
+  type GPTConfig,
+  presetConfig,
+} from "../../../src/models/config.js";
+import type { GPT } from "../../../src/models/gpt.js";
 import { Transformer } from "../../../src/models/transformer.js";
 import { trainCharTokenizer } from "../../../src/tokenizers/char.js";
 import type { Tokenizer } from "../../../src/tokenizers/tokenizer.js";
@@ -12,8 +18,9 @@ import { type FreshSpec, SIZES, type TaskName } from "../protocol.js";
 
 export { POSITIONALS, SIZES, TASKS } from "../protocol.js";
 
-/** Everything the worker holds about one model. */
-export interface LoadedModel {
+/** Everything the worker holds about one encoder-decoder. */
+export interface LoadedSeq2Seq {
+  kind: "encdec";
   model: Transformer;
   tokenizer: Tokenizer;
   /** The task whose examples the page offers (and live training draws from). */
@@ -21,6 +28,35 @@ export interface LoadedModel {
   config: EncoderDecoderConfig;
   /** Where it came from, for the page's model line. */
   origin: string;
+}
+
+/** A GPT (decoder-only language model): no task, the page offers prompts. */
+export interface LoadedGpt {
+  kind: "gpt";
+  model: GPT;
+  tokenizer: Tokenizer;
+  task: null;
+  config: GPTConfig;
+  origin: string;
+}
+
+export type LoadedModel = LoadedSeq2Seq | LoadedGpt;
+
+/** Prompts offered for a GPT (the shipped one learned the King James text). */
+export const GPT_PROMPTS = [
+  "In the beginning God created",
+  "And God said, Let there be",
+  "The LORD is my shepherd;",
+  "Blessed are the",
+  "And it came to pass, when",
+];
+
+/** The target a string task gives a source (null for dates, which have no closed form here). */
+export function taskTarget(task: string, src: string): string | null {
+  if (task === "copy") return src;
+  if (task === "reverse") return [...src].reverse().join("");
+  if (task === "sort") return [...src].sort().join("");
+  return null;
 }
 
 /** The task of a fresh model; short strings for copy/reverse/sort so the heatmaps stay legible. */
@@ -46,12 +82,13 @@ export function freshConfig(spec: FreshSpec, vocabSize: number): EncoderDecoderC
 }
 
 /** A seeded, untrained model with a char tokenizer built from the task's alphabet. */
-export function freshModel(spec: FreshSpec): LoadedModel {
+export function freshModel(spec: FreshSpec): LoadedSeq2Seq {
   const task = taskFor(spec.task);
   const tokenizer = trainCharTokenizer([], { alphabet: task.alphabet });
   const config = freshConfig(spec, tokenizer.vocabSize);
   const model = new Transformer(config);
   return {
+    kind: "encdec",
     model,
     tokenizer,
     task,

@@ -19,7 +19,7 @@ import type { Interventions, Sample, TrainPoint, TrainSettings } from "../protoc
 import { greedyDecode } from "./decode.js";
 import { withInterventions } from "./interventions.js";
 import { maxDecodeSteps, sourceIds } from "./analyze.js";
-import type { LoadedModel } from "./models.js";
+import type { LoadedSeq2Seq } from "./models.js";
 
 const WARMUP = 30;
 export const VALIDATION_SIZE = 64;
@@ -32,7 +32,7 @@ export class LiveTrainer {
   private readonly val: Pair[];
 
   constructor(
-    readonly lm: LoadedModel,
+    readonly lm: LoadedSeq2Seq,
     readonly seed: number,
   ) {
     this.rng = new Mulberry32(seed * 7919 + 1);
