@@ -28,6 +28,40 @@ export interface LayerOptions {
   rng: Mulberry32;
 }
 
+/** The per-layer options a model config implies. */
+export function layerOptions(
+  cfg: Pick<
+    LayerOptions,
+    | "dModel"
+    | "heads"
+    | "dFF"
+    | "dropout"
+    | "attnDropout"
+    | "normPlacement"
+    | "activation"
+    | "attnBias"
+    | "lnEps"
+    | "positional"
+  >,
+  init: (out: number, inp: number) => Tensor,
+  rng: Mulberry32,
+): LayerOptions {
+  return {
+    dModel: cfg.dModel,
+    heads: cfg.heads,
+    dFF: cfg.dFF,
+    dropout: cfg.dropout,
+    attnDropout: cfg.attnDropout,
+    normPlacement: cfg.normPlacement,
+    activation: cfg.activation,
+    attnBias: cfg.attnBias,
+    lnEps: cfg.lnEps,
+    positional: cfg.positional,
+    init,
+    rng,
+  };
+}
+
 function attention(o: LayerOptions, self: boolean): MultiHeadAttention {
   return new MultiHeadAttention(
     {

@@ -17,7 +17,7 @@ import {
   transpose,
 } from "../tensor/index.js";
 import { fmt } from "../tensor/shape.js";
-import { EncoderLayer } from "./blocks.js";
+import { EncoderLayer, layerOptions } from "./blocks.js";
 import { type GPTConfig, validateConfig } from "./config.js";
 import { Stack } from "./embedding-input.js";
 import { initPolicy } from "./init.js";
@@ -54,20 +54,7 @@ export class GPT extends Stack {
     });
     this.config = cfg;
     this.tok_embed = this.addModule("tok_embed", tokEmbed);
-    const o = {
-      dModel: cfg.dModel,
-      heads: cfg.heads,
-      dFF: cfg.dFF,
-      dropout: cfg.dropout,
-      attnDropout: cfg.attnDropout,
-      normPlacement: cfg.normPlacement,
-      activation: cfg.activation,
-      attnBias: cfg.attnBias,
-      lnEps: cfg.lnEps,
-      positional: cfg.positional,
-      init: init.matrix,
-      rng,
-    };
+    const o = layerOptions(cfg, init.matrix, rng);
     this.layers = this.addModule(
       "layers",
       new ModuleList(Array.from({ length: cfg.layers }, () => new EncoderLayer(o))),

@@ -20,28 +20,11 @@ import {
   where,
 } from "../tensor/index.js";
 import { fmt } from "../tensor/shape.js";
-import { type DecoderLayerCache, DecoderLayer, EncoderLayer, type LayerOptions } from "./blocks.js";
+import { type DecoderLayerCache, DecoderLayer, EncoderLayer, layerOptions } from "./blocks.js";
 import { type EncoderDecoderConfig, validateConfig } from "./config.js";
 import { Stack } from "./embedding-input.js";
 import { type InitPolicy, initPolicy } from "./init.js";
 import { Module } from "../nn/module.js";
-
-function layerOptions(cfg: EncoderDecoderConfig, init: InitPolicy, rng: Mulberry32): LayerOptions {
-  return {
-    dModel: cfg.dModel,
-    heads: cfg.heads,
-    dFF: cfg.dFF,
-    dropout: cfg.dropout,
-    attnDropout: cfg.attnDropout,
-    normPlacement: cfg.normPlacement,
-    activation: cfg.activation,
-    attnBias: cfg.attnBias,
-    lnEps: cfg.lnEps,
-    positional: cfg.positional,
-    init: init.matrix,
-    rng,
-  };
-}
 
 function stackInput(cfg: EncoderDecoderConfig, init: InitPolicy, rng: Mulberry32, owner: string) {
   return {
@@ -63,7 +46,7 @@ export class Encoder extends Stack {
 
   constructor(cfg: EncoderDecoderConfig, init: InitPolicy, rng: Mulberry32) {
     super(stackInput(cfg, init, rng, "encoder"));
-    const o = layerOptions(cfg, init, rng);
+    const o = layerOptions(cfg, init.matrix, rng);
     this.layers = this.addModule(
       "layers",
       new ModuleList(Array.from({ length: cfg.encoderLayers }, () => new EncoderLayer(o))),
@@ -89,7 +72,7 @@ export class Decoder extends Stack {
 
   constructor(cfg: EncoderDecoderConfig, init: InitPolicy, rng: Mulberry32) {
     super(stackInput(cfg, init, rng, "decoder"));
-    const o = layerOptions(cfg, init, rng);
+    const o = layerOptions(cfg, init.matrix, rng);
     this.layers = this.addModule(
       "layers",
       new ModuleList(Array.from({ length: cfg.decoderLayers }, () => new DecoderLayer(o))),
