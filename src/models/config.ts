@@ -205,3 +205,20 @@ export function validateConfig(cfg: ModelConfig): ModelConfig {
   }
   return cfg;
 }
+
+/** An encoder-decoder preset, typed as such (errors if the preset is a GPT). */
+export function encoderDecoderPreset(
+  name: string,
+  overrides: Partial<EncoderDecoderConfig> = {},
+): EncoderDecoderConfig {
+  const cfg = presetConfig(name, overrides);
+  if (cfg.kind !== "encdec") throw new AttnError(`preset "${name}" is not an encoder-decoder`);
+  return cfg;
+}
+
+/** A GPT preset, typed as such (errors if the preset is an encoder-decoder). */
+export function gptPreset(name: string, overrides: Partial<GPTConfig> = {}): GPTConfig {
+  const cfg = presetConfig(name, overrides);
+  if (cfg.kind !== "gpt") throw new AttnError(`preset "${name}" is not a GPT`);
+  return cfg;
+}
