@@ -51,7 +51,16 @@ export function registerUse(program: Command): void {
         throw new AttnError(`${run.dir} is a GPT language model: use attn generate`);
       const model = run.model;
       const one = (lines: string[]) => {
-        for (const line of lines) checkKnown(run.tokenizer.encode(line), line);
+        for (const line of lines) {
+          const ids = run.tokenizer.encode(line);
+          checkKnown(ids, line);
+          // The source gets an EOS; the positional table must cover it.
+          if (ids.length + 1 > model.config.maxLen) {
+            throw new AttnError(
+              `input of ${ids.length} tokens is longer than the model allows (maxLen ${model.config.maxLen}, including EOS): "${line.length > 40 ? `${line.slice(0, 40)}...` : line}"`,
+            );
+          }
+        }
         for (const out of translateAll(model, run.tokenizer, lines, { beam: o.beam }))
           process.stdout.write(`${out}\n`);
       };
