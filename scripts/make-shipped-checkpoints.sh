@@ -26,4 +26,4 @@ pick() { [ ${#names[@]} -eq 0 ] && return 0; for n in "${names[@]}"; do [ "$n" =
 pick dates && train dates --task dates
 pick reverse-sinusoidal && train reverse-sinusoidal --task reverse --positional sinusoidal
 pick reverse-learned && train reverse-learned --task reverse --positional learned
-pick kjv-gpt && train kjv-gpt --data "$KJV" --steps 2000 --batch-size 16
+pick kjv-gpt && train kjv-gpt --data "$KJV" --steps 1000 --batch-size 16

@@ -55,7 +55,14 @@ export function corpusRecipe(): Recipe {
   return {
     model: {
       preset: "s2s-small",
-      overrides: { dModel: 128, heads: 4, dFF: 512, encoderLayers: 3, decoderLayers: 3, maxLen: 256 },
+      overrides: {
+        dModel: 128,
+        heads: 4,
+        dFF: 512,
+        encoderLayers: 3,
+        decoderLayers: 3,
+        maxLen: 256,
+      },
     },
     tokenizer: "bpe",
     vocab: 4000,
