@@ -7,15 +7,14 @@ import {
   badJSON,
   type CharTokenizerJSON,
   checkCommonFields,
-  checkId,
   compareCodePoints,
-  type DecodeOptions,
   type EncodeOptions,
   iterTexts,
   NUM_SPECIAL,
   requireStringArray,
   SPECIAL_TOKENS,
   type Tokenizer,
+  TokenListTokenizer,
   TOKENIZER_FORMAT_VERSION,
   UNK_ID,
   withSpecials,
@@ -27,29 +26,18 @@ function isOneCodePoint(s: string): boolean {
   return s.length === 2 && s.codePointAt(0)! > 0xffff;
 }
 
-export class CharTokenizer implements Tokenizer {
+export class CharTokenizer extends TokenListTokenizer implements Tokenizer {
   readonly type = "char" as const;
-  readonly vocabSize: number;
-  private readonly chars: readonly string[];
-  private readonly ids: Map<string, number>;
 
   /** `chars[i]` gets id 4 + i; each must be one code point, with no duplicates. */
   constructor(chars: readonly string[]) {
-    const ids = new Map<string, number>();
-    chars.forEach((ch, i) => {
+    super(chars, "char tokenizer", "", (ch, i) => {
       if (typeof ch !== "string" || !isOneCodePoint(ch)) {
         throw new AttnError(
           `char tokenizer: token #${i} (${JSON.stringify(ch)}) is not a single character`,
         );
       }
-      if (ids.has(ch)) {
-        throw new AttnError(`char tokenizer: duplicate token ${JSON.stringify(ch)}`);
-      }
-      ids.set(ch, NUM_SPECIAL + i);
     });
-    this.chars = [...chars];
-    this.ids = ids;
-    this.vocabSize = NUM_SPECIAL + chars.length;
   }
 
   encode(text: string, opts?: EncodeOptions): number[] {
@@ -58,35 +46,13 @@ export class CharTokenizer implements Tokenizer {
     return withSpecials(out, opts);
   }
 
-  decode(ids: ArrayLike<number>, opts?: DecodeOptions): string {
-    const keep = opts?.keepSpecial === true;
-    const parts: string[] = [];
-    for (let i = 0; i < ids.length; i++) {
-      const id = ids[i];
-      checkId(id, this.vocabSize, "char tokenizer decode");
-      if (id >= NUM_SPECIAL) parts.push(this.chars[id - NUM_SPECIAL]);
-      else if (keep) parts.push(SPECIAL_TOKENS[id]);
-    }
-    return parts.join("");
-  }
-
-  tokenToId(token: string): number | undefined {
-    const special = SPECIAL_TOKENS.indexOf(token);
-    return special >= 0 ? special : this.ids.get(token);
-  }
-
-  idToToken(id: number): string {
-    checkId(id, this.vocabSize, "char tokenizer idToToken");
-    return id < NUM_SPECIAL ? SPECIAL_TOKENS[id] : this.chars[id - NUM_SPECIAL];
-  }
-
   toJSON(): CharTokenizerJSON {
     return {
       type: "char",
       version: TOKENIZER_FORMAT_VERSION,
       specialTokens: [...SPECIAL_TOKENS],
       vocabSize: this.vocabSize,
-      tokens: [...this.chars],
+      tokens: [...this.tokens],
     };
   }
 

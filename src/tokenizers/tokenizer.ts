@@ -348,3 +348,56 @@ export function* iterTexts(texts: Iterable<string>, what: string): Generator<str
     i++;
   }
 }
+
+/**
+ * A tokenizer whose regular tokens are a list of strings, token i having id
+ * NUM_SPECIAL + i: the common part of the char and word tokenizers.
+ */
+export abstract class TokenListTokenizer {
+  readonly vocabSize: number;
+  protected readonly tokens: readonly string[];
+  protected readonly ids: Map<string, number>;
+
+  /** `check` rejects a malformed token (throw); duplicates are rejected here. */
+  constructor(
+    tokens: readonly string[],
+    private readonly label: string,
+    /** Put between tokens by decode ("" for characters, " " for words). */
+    private readonly separator: string,
+    check: (token: string, index: number) => void,
+  ) {
+    const ids = new Map<string, number>();
+    tokens.forEach((t, i) => {
+      check(t, i);
+      if (ids.has(t) || SPECIAL_TOKENS.includes(t)) {
+        throw new AttnError(`${label}: duplicate token ${JSON.stringify(t)}`);
+      }
+      ids.set(t, NUM_SPECIAL + i);
+    });
+    this.tokens = [...tokens];
+    this.ids = ids;
+    this.vocabSize = NUM_SPECIAL + tokens.length;
+  }
+
+  decode(ids: ArrayLike<number>, opts?: DecodeOptions): string {
+    const keep = opts?.keepSpecial === true;
+    const parts: string[] = [];
+    for (let i = 0; i < ids.length; i++) {
+      const id = ids[i];
+      checkId(id, this.vocabSize, `${this.label} decode`);
+      if (id >= NUM_SPECIAL) parts.push(this.tokens[id - NUM_SPECIAL]);
+      else if (keep) parts.push(SPECIAL_TOKENS[id]);
+    }
+    return parts.join(this.separator);
+  }
+
+  tokenToId(token: string): number | undefined {
+    const special = SPECIAL_TOKENS.indexOf(token);
+    return special >= 0 ? special : this.ids.get(token);
+  }
+
+  idToToken(id: number): string {
+    checkId(id, this.vocabSize, `${this.label} idToToken`);
+    return id < NUM_SPECIAL ? SPECIAL_TOKENS[id] : this.tokens[id - NUM_SPECIAL];
+  }
+}

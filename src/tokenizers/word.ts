@@ -11,10 +11,8 @@ import { AttnError } from "../errors.js";
 import {
   badJSON,
   checkCommonFields,
-  checkId,
   checkIntOption,
   compareCodePoints,
-  type DecodeOptions,
   type EncodeOptions,
   iterTexts,
   NUM_SPECIAL,
@@ -22,6 +20,7 @@ import {
   requireStringArray,
   SPECIAL_TOKENS,
   type Tokenizer,
+  TokenListTokenizer,
   TOKENIZER_FORMAT_VERSION,
   UNK_ID,
   type WordTokenizerJSON,
@@ -35,60 +34,26 @@ export function splitWords(text: string): string[] {
   return text.match(WORD_PATTERN) ?? [];
 }
 
-export class WordTokenizer implements Tokenizer {
+export class WordTokenizer extends TokenListTokenizer implements Tokenizer {
   readonly type = "word" as const;
-  readonly vocabSize: number;
   readonly lowercase: boolean;
-  private readonly words: readonly string[];
-  private readonly ids: Map<string, number>;
 
-  /** `words[i]` gets id 4 + i. */
+  /** `words[i]` gets id 4 + i. Decoding joins tokens with single spaces (lossy, see the module comment). */
   constructor(words: readonly string[], lowercase: boolean) {
-    const ids = new Map<string, number>();
-    words.forEach((w, i) => {
+    super(words, "word tokenizer", " ", (w, i) => {
       if (typeof w !== "string" || w.length === 0 || /\s/u.test(w)) {
         throw new AttnError(
           `word tokenizer: token #${i} (${JSON.stringify(w)}) is empty or contains whitespace`,
         );
       }
-      if (ids.has(w) || SPECIAL_TOKENS.includes(w)) {
-        throw new AttnError(`word tokenizer: duplicate token ${JSON.stringify(w)}`);
-      }
-      ids.set(w, NUM_SPECIAL + i);
     });
-    this.words = [...words];
-    this.ids = ids;
     this.lowercase = lowercase;
-    this.vocabSize = NUM_SPECIAL + words.length;
   }
 
   encode(text: string, opts?: EncodeOptions): number[] {
     const words = splitWords(this.lowercase ? text.toLowerCase() : text);
     const out = words.map((w) => this.ids.get(w) ?? UNK_ID);
     return withSpecials(out, opts);
-  }
-
-  /** Joins tokens with single spaces (lossy, see the module comment). */
-  decode(ids: ArrayLike<number>, opts?: DecodeOptions): string {
-    const keep = opts?.keepSpecial === true;
-    const parts: string[] = [];
-    for (let i = 0; i < ids.length; i++) {
-      const id = ids[i];
-      checkId(id, this.vocabSize, "word tokenizer decode");
-      if (id >= NUM_SPECIAL) parts.push(this.words[id - NUM_SPECIAL]);
-      else if (keep) parts.push(SPECIAL_TOKENS[id]);
-    }
-    return parts.join(" ");
-  }
-
-  tokenToId(token: string): number | undefined {
-    const special = SPECIAL_TOKENS.indexOf(token);
-    return special >= 0 ? special : this.ids.get(token);
-  }
-
-  idToToken(id: number): string {
-    checkId(id, this.vocabSize, "word tokenizer idToToken");
-    return id < NUM_SPECIAL ? SPECIAL_TOKENS[id] : this.words[id - NUM_SPECIAL];
   }
 
   toJSON(): WordTokenizerJSON {
@@ -98,7 +63,7 @@ export class WordTokenizer implements Tokenizer {
       specialTokens: [...SPECIAL_TOKENS],
       vocabSize: this.vocabSize,
       lowercase: this.lowercase,
-      tokens: [...this.words],
+      tokens: [...this.tokens],
     };
   }
 
