@@ -188,15 +188,25 @@ export function crossEntropy(args: CrossEntropyArgs): void {
     for (let j = 0; j < cols; j++) if (z[o + j] > max) max = z[o + j];
     let sum = 0;
     let sumZ = 0;
-    for (let j = 0; j < cols; j++) {
-      sum += Math.exp(z[o + j] - max);
-      sumZ += z[o + j];
+    if (dlogits) {
+      // One exp per logit: keep exp(z - max) in the gradient row, normalise it below.
+      for (let j = 0; j < cols; j++) {
+        const e = Math.exp(z[o + j] - max);
+        dlogits[d + j] = e;
+        sum += e;
+        sumZ += z[o + j];
+      }
+    } else {
+      for (let j = 0; j < cols; j++) {
+        sum += Math.exp(z[o + j] - max);
+        sumZ += z[o + j];
+      }
     }
     const lse = max + Math.log(sum);
     rowLoss[r] = lse - onTarget * z[o + y] - uniform * sumZ;
     if (dlogits) {
       const inv = 1 / sum;
-      for (let j = 0; j < cols; j++) dlogits[d + j] = Math.exp(z[o + j] - max) * inv - uniform;
+      for (let j = 0; j < cols; j++) dlogits[d + j] = dlogits[d + j] * inv - uniform;
       dlogits[d + y] -= onTarget;
     }
   }
