@@ -131,27 +131,7 @@ function GptDecoding({ a, info, act }: ChapterProps) {
             .join("")}
         </strong>
       </p>
-      <fieldset class="controls">
-        <legend class="sr-only">generation steps</legend>
-        <button type="button" onClick={() => setT(0)} disabled={s === 0}>
-          ↺ Restart
-        </button>
-        <button type="button" onClick={() => setT(Math.max(0, s - 1))} disabled={s === 0}>
-          ◀ Back
-        </button>
-        <button
-          type="button"
-          class="primary"
-          data-testid="decode-next"
-          onClick={() => setT(Math.min(steps.length - 1, s + 1))}
-          disabled={s >= steps.length - 1}
-        >
-          Next token ▶
-        </button>
-        <span>
-          step {steps.length ? s + 1 : 0} of {steps.length}
-        </span>
-      </fieldset>
+      <StepControls legend="generation steps" s={s} count={steps.length} setT={setT} />
       {step && (
         <div class="row">
           <div class="col">
@@ -218,6 +198,43 @@ function GptDecoding({ a, info, act }: ChapterProps) {
   );
 }
 
+/** Restart / back / next over the steps of a decoding, shared by both model kinds. */
+function StepControls({
+  legend,
+  s,
+  count,
+  setT,
+}: {
+  legend: string;
+  s: number;
+  count: number;
+  setT: (t: number) => void;
+}) {
+  return (
+    <fieldset class="controls">
+      <legend class="sr-only">{legend}</legend>
+      <button type="button" onClick={() => setT(0)} disabled={s === 0}>
+        ↺ Restart
+      </button>
+      <button type="button" onClick={() => setT(Math.max(0, s - 1))} disabled={s === 0}>
+        ◀ Back
+      </button>
+      <button
+        type="button"
+        class="primary"
+        data-testid="decode-next"
+        onClick={() => setT(Math.min(count - 1, s + 1))}
+        disabled={s >= count - 1}
+      >
+        Next token ▶
+      </button>
+      <span>
+        step {count ? s + 1 : 0} of {count}
+      </span>
+    </fieldset>
+  );
+}
+
 export function Decoding(props: ChapterProps) {
   if (isGpt(props.info)) return <GptDecoding {...props} />;
   return <Seq2SeqDecoding {...props} />;
@@ -233,27 +250,7 @@ function Seq2SeqDecoding({ a, info }: ChapterProps) {
   const L = layersOf(info, "cross") - 1;
   return (
     <div>
-      <fieldset class="controls">
-        <legend class="sr-only">decoding steps</legend>
-        <button type="button" onClick={() => setT(0)} disabled={s === 0}>
-          ↺ Restart
-        </button>
-        <button type="button" onClick={() => setT(Math.max(0, s - 1))} disabled={s === 0}>
-          ◀ Back
-        </button>
-        <button
-          type="button"
-          class="primary"
-          data-testid="decode-next"
-          onClick={() => setT(Math.min(steps.length - 1, s + 1))}
-          disabled={s >= steps.length - 1}
-        >
-          Next token ▶
-        </button>
-        <span>
-          step {s + 1} of {steps.length}
-        </span>
-      </fieldset>
+      <StepControls legend="decoding steps" s={s} count={steps.length} setT={setT} />
       {step && (
         <div class="row">
           <div class="col">

@@ -1,7 +1,7 @@
 /** Masks: a padded batch, its padding and causal masks, and scores before/after −∞ with the softmax rows. */
 import { useState } from "preact/hooks";
 import { Heatmap } from "../components/heatmap.js";
-import { mat } from "../lib.js";
+import { type Matrix, mat } from "../lib.js";
 import { type ChapterProps, isGpt, layersOf, tok } from "./types.js";
 
 const ROWS = ["your input", "example 1", "example 2"];
@@ -90,18 +90,32 @@ function GptMasks({ a, info }: ChapterProps) {
           reads the whole prompt, the future included.
         </p>
       )}
+      <MaskStages
+        maskTitle="1. Causal mask (1 = not allowed: a later position; rows: queries, columns: keys)"
+        weightsTitle="4. Softmax of each row: the future gets exactly 0"
+        m={{ maskM, scores, masked, weights }}
+        common={common}
+      />
+    </div>
+  );
+}
+
+/** The four stages of a masked softmax, as heatmaps: mask, scores, scores + −∞, weights. */
+function MaskStages(p: {
+  maskTitle: string;
+  weightsTitle: string;
+  m: { maskM: Matrix; scores: Matrix; masked: Matrix; weights: Matrix };
+  common: { rowLabels: string[]; colLabels: string[]; maxWidth: number };
+}) {
+  const { m, common } = p;
+  return (
+    <>
       <div class="row">
-        <Heatmap
-          testId="mask-mask"
-          title="1. Causal mask (1 = not allowed: a later position; rows: queries, columns: keys)"
-          m={maskM}
-          range={[0, 1]}
-          {...common}
-        />
+        <Heatmap testId="mask-mask" title={p.maskTitle} m={m.maskM} range={[0, 1]} {...common} />
         <Heatmap
           testId="mask-scores"
           title="2. Scores q·k/√d_k before the mask"
-          m={scores}
+          m={m.scores}
           scale="div"
           {...common}
         />
@@ -110,19 +124,19 @@ function GptMasks({ a, info }: ChapterProps) {
         <Heatmap
           testId="mask-masked"
           title="3. After adding −∞ where masked (hatched)"
-          m={masked}
+          m={m.masked}
           scale="div"
           {...common}
         />
         <Heatmap
           testId="mask-weights"
-          title="4. Softmax of each row: the future gets exactly 0"
-          m={weights}
+          title={p.weightsTitle}
+          m={m.weights}
           range={[0, 1]}
           {...common}
         />
       </div>
-    </div>
+    </>
   );
 }
 
@@ -204,38 +218,12 @@ function Seq2SeqMasks({ a, info }: ChapterProps) {
           The causal mask is switched off (interventions): only padding is masked now.
         </p>
       )}
-      <div class="row">
-        <Heatmap
-          testId="mask-mask"
-          title="1. Mask (1 = not allowed; rows: queries, columns: keys)"
-          m={maskM}
-          range={[0, 1]}
-          {...common}
-        />
-        <Heatmap
-          testId="mask-scores"
-          title="2. Scores q·k/√d_k before the mask"
-          m={scores}
-          scale="div"
-          {...common}
-        />
-      </div>
-      <div class="row">
-        <Heatmap
-          testId="mask-masked"
-          title="3. After adding −∞ where masked (hatched)"
-          m={masked}
-          scale="div"
-          {...common}
-        />
-        <Heatmap
-          testId="mask-weights"
-          title="4. Softmax of each row: masked keys get exactly 0"
-          m={weights}
-          range={[0, 1]}
-          {...common}
-        />
-      </div>
+      <MaskStages
+        maskTitle="1. Mask (1 = not allowed; rows: queries, columns: keys)"
+        weightsTitle="4. Softmax of each row: masked keys get exactly 0"
+        m={{ maskM, scores, masked, weights }}
+        common={common}
+      />
     </div>
   );
 }
