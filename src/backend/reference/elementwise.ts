@@ -1,5 +1,5 @@
 import type { BinaryOp, TypedArray, UnaryOp, View } from "../backend.js";
-import { erf, geluErf, geluErfGrad, geluTanh, geluTanhGrad } from "./math.js";
+import { geluErf, geluErfGrad, geluTanh, geluTanhGrad } from "./math.js";
 import { planRows } from "./strided.js";
 
 export function unaryFn(op: UnaryOp): (x: number) => number {
@@ -88,7 +88,6 @@ export function binaryFn(op: BinaryOp): (a: number, b: number) => number {
   }
 }
 
-export { erf };
 
 export function copy(src: View, dst: View): void {
   const p = planRows(dst.shape, [src.strides, dst.strides], [src.offset, dst.offset]);
