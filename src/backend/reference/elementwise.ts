@@ -88,7 +88,6 @@ export function binaryFn(op: BinaryOp): (a: number, b: number) => number {
   }
 }
 
-
 export function copy(src: View, dst: View): void {
   const p = planRows(dst.shape, [src.strides, dst.strides], [src.offset, dst.offset]);
   const s = src.data;
