@@ -101,8 +101,12 @@ export interface AdamArgs {
 export interface Backend {
   readonly name: string;
 
-  /** A zero-filled array of `size` elements owned by this backend. */
-  allocate(dtype: DType, size: number): TypedArray;
+  /**
+   * An array of `size` elements owned by this backend: zero-filled, or with
+   * unspecified contents when `zero` is false (for outputs a kernel overwrites
+   * completely; saves a pass over the memory).
+   */
+  allocate(dtype: DType, size: number, zero?: boolean): TypedArray;
   /** Hands memory back (the backend may pool it). The array must not be used afterwards. */
   release(data: TypedArray): void;
 

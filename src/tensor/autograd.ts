@@ -33,7 +33,7 @@ export function isRecording(inputs: Tensor[]): boolean {
 
 /** Elementwise a + b into a new contiguous tensor (same shape). */
 function addSame(a: Tensor, b: Tensor): Tensor {
-  const out = Tensor.empty(a.shape, a.dtype);
+  const out = Tensor.uninit(a.shape, a.dtype);
   getBackend().binary("add", a.view(), b.view(), out.view());
   return out;
 }
@@ -82,12 +82,24 @@ export function backward(root: Tensor, seed?: Tensor, opts?: { retainGraph?: boo
   noGrad(() => {
     const order = topoOrder(root);
     const grads = new Map<Tensor, Tensor>();
+    // How many pending uses each gradient tensor has; at 0 it is disposed (never the caller's seed).
+    const uses = new Map<Tensor, number>();
+    const hold = (x: Tensor) => uses.set(x, (uses.get(x) ?? 0) + 1);
+    const drop = (x: Tensor) => {
+      const n = (uses.get(x) ?? 1) - 1;
+      if (n > 0) uses.set(x, n);
+      else {
+        uses.delete(x);
+        if (x !== seed && !x.kept) x.dispose();
+      }
+    };
     if (seed) grads.set(root, seed);
     else {
       const one = Tensor.empty(root.shape, root.dtype);
       one.data[0] = 1;
       grads.set(root, one);
     }
+    hold(grads.get(root)!);
     for (let n = order.length - 1; n >= 0; n--) {
       const t = order[n];
       const g = grads.get(t);
@@ -96,20 +108,35 @@ export function backward(root: Tensor, seed?: Tensor, opts?: { retainGraph?: boo
       const node = t.node;
       if (!node) {
         accumulateLeaf(t, g);
+        drop(g);
         continue;
       }
       const inputGrads = node.backward(g);
+      // A gradient is dead once its node has used it (unless passed on as is):
+      // freeing it now keeps the peak memory of backward near that of forward.
+      for (const gi of inputGrads) if (gi) hold(gi);
+      drop(g);
       for (let i = 0; i < node.inputs.length; i++) {
         const input = node.inputs[i];
         const gi = inputGrads[i];
-        if (!gi || !input.requiresGrad) continue;
+        if (!gi) continue;
+        if (!input.requiresGrad) {
+          drop(gi);
+          continue;
+        }
         if (!sameShape(gi.shape, input.shape)) {
           throw new Error(
             `internal: ${node.op} backward gave gradient ${fmt(gi.shape)} for input ${fmt(input.shape)}`,
           );
         }
         const prev = grads.get(input);
-        grads.set(input, prev ? addSame(prev, gi) : gi);
+        if (prev) {
+          const sum = addSame(prev, gi);
+          hold(sum);
+          grads.set(input, sum);
+          drop(prev);
+          drop(gi);
+        } else grads.set(input, gi);
       }
       if (!opts?.retainGraph) t.node = null;
     }
@@ -123,7 +150,7 @@ function accumulateLeaf(leaf: Tensor, g: Tensor): void {
     getBackend().binary("add", acc, g.view(), acc);
     return;
   }
-  const own = Tensor.empty(leaf.shape, leaf.dtype);
+  const own = Tensor.uninit(leaf.shape, leaf.dtype);
   getBackend().copy(g.view(), own.view());
   leaf.grad = keep(own);
 }

@@ -59,6 +59,13 @@ export class Tensor {
     return new Tensor(new Storage(backend, backend.allocate(dtype, sizeOf(shape))), dtype, shape);
   }
 
+  /** Like `empty`, but the contents are unspecified: for outputs that an op writes completely. */
+  static uninit(shape: Shape, dtype: DType = "float32"): Tensor {
+    const backend = getBackend();
+    const data = backend.allocate(dtype, sizeOf(shape), false);
+    return new Tensor(new Storage(backend, data), dtype, shape);
+  }
+
   get size(): number {
     return sizeOf(this.shape);
   }

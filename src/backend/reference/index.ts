@@ -26,40 +26,48 @@ export class ReferenceBackend implements Backend {
    * reuses: no fresh pages from the OS (page faults cost ~10 µs per 4 KiB
    * here) and less garbage collection.
    */
-  private readonly pool = new Map<string, TypedArray[]>();
+  private readonly pool = new Map<number, ArrayBuffer[]>();
+  /** Buffers this backend made (only those are pooled: a foreign array may be shared). */
+  private readonly own = new WeakSet<ArrayBuffer>();
   private pooledBytes = 0;
   /** Upper bound on memory held for reuse. */
-  maxPooledBytes = 512 * 2 ** 20;
+  maxPooledBytes = 256 * 2 ** 20;
 
-  allocate(dtype: DType, size: number): TypedArray {
-    const free = this.pool.get(`${dtype}:${size}`);
-    const reused = free?.pop();
-    if (reused) {
-      this.pooledBytes -= reused.byteLength;
-      reused.fill(0);
-      return reused;
+  /** Fill unspecified (`zero` = false) allocations with NaN, to catch ops that read them (ATTN_POISON_UNINIT=1). */
+  poisonUninit = typeof process !== "undefined" && process.env?.ATTN_POISON_UNINIT === "1";
+
+  allocate(dtype: DType, size: number, zero = true): TypedArray {
+    const data = this.allocateRaw(dtype, size, zero);
+    if (!zero && this.poisonUninit && dtype !== "int32") data.fill(Number.NaN);
+    return data;
+  }
+
+  private allocateRaw(dtype: DType, size: number, zero: boolean): TypedArray {
+    const width = dtype === "float64" ? 8 : 4;
+    const bytes = size * width;
+    if (bytes < MIN_POOLED_BYTES) return makeArray(dtype, new ArrayBuffer(bytes), size);
+    const cls = sizeClass(bytes);
+    const buffer = this.pool.get(cls)?.pop();
+    if (buffer) {
+      this.pooledBytes -= cls;
+      const data = makeArray(dtype, buffer, size);
+      if (zero) data.fill(0);
+      return data;
     }
-    switch (dtype) {
-      case "float32":
-        return new Float32Array(size);
-      case "float64":
-        return new Float64Array(size);
-      case "int32":
-        return new Int32Array(size);
-    }
+    const fresh = new ArrayBuffer(cls);
+    this.own.add(fresh);
+    return makeArray(dtype, fresh, size);
   }
 
   release(data: TypedArray): void {
-    // Small arrays are cheap to make; large ones are worth keeping.
-    if (data.length < 64 || this.pooledBytes + data.byteLength > this.maxPooledBytes) return;
-    const dtype =
-      data instanceof Float32Array ? "float32" : data instanceof Float64Array ? "float64" : "int32";
-    const key = `${dtype}:${data.length}`;
-    let free = this.pool.get(key);
-    if (!free) this.pool.set(key, (free = []));
-    if (free.length >= 32) return;
-    free.push(data);
-    this.pooledBytes += data.byteLength;
+    const buffer = data.buffer as ArrayBuffer;
+    const cls = buffer.byteLength;
+    if (!this.own.has(buffer) || this.pooledBytes + cls > this.maxPooledBytes) return;
+    let free = this.pool.get(cls);
+    if (!free) this.pool.set(cls, (free = []));
+    if (free.length >= 64) return;
+    free.push(buffer);
+    this.pooledBytes += cls;
   }
 
   /** Drops every pooled array (memory goes back to the garbage collector). */
@@ -84,4 +92,28 @@ export class ReferenceBackend implements Backend {
   scatterAdd = scatterAdd;
   crossEntropy = crossEntropy;
   adam = adam;
+}
+
+/** Arrays under this many bytes are left to the garbage collector. */
+const MIN_POOLED_BYTES = 256;
+
+/**
+ * Pool size classes: four per power of two (at most 25% unused), so tensors
+ * whose length changes a little from call to call (decoding a growing
+ * sequence) still reuse each other's buffers.
+ */
+function sizeClass(bytes: number): number {
+  const quarter = 2 ** Math.max(6, Math.floor(Math.log2(bytes)) - 2);
+  return Math.ceil(bytes / quarter) * quarter;
+}
+
+function makeArray(dtype: DType, buffer: ArrayBuffer, size: number): TypedArray {
+  switch (dtype) {
+    case "float32":
+      return new Float32Array(buffer, 0, size);
+    case "float64":
+      return new Float64Array(buffer, 0, size);
+    case "int32":
+      return new Int32Array(buffer, 0, size);
+  }
 }

@@ -21,7 +21,7 @@ export function concat(tensors: readonly Tensor[], axis = 0): Tensor {
   }
   const shape = first.shape.slice();
   shape[ax] = tensors.reduce((s, t) => s + t.shape[ax], 0);
-  const out = Tensor.empty(shape, first.dtype);
+  const out = Tensor.uninit(shape, first.dtype);
   let at = 0;
   for (const t of tensors) {
     const part = t.shape.slice();

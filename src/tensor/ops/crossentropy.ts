@@ -3,7 +3,7 @@ import type { FloatArray } from "../../backend/backend.js";
 import { AttnError } from "../../errors.js";
 import { record } from "../autograd.js";
 import { getBackend, isGradEnabled } from "../engine.js";
-import { fmt, sameShape } from "../shape.js";
+import { contiguousStrides, fmt, sameShape } from "../shape.js";
 import { Tensor } from "../tensor.js";
 import { assertFloat, assertInt, contiguousData } from "./util.js";
 
@@ -53,22 +53,24 @@ export function crossEntropy(
     counted++;
   }
   const lc = contiguousData(logits);
-  const rowLoss = Tensor.empty(targets.shape, logits.dtype);
+  const rowLoss = Tensor.uninit(targets.shape, logits.dtype);
   const wantGrad = isGradEnabled() && logits.requiresGrad;
   // Forward and backward share one pass: the kernel writes softmax - target now.
-  const dlogits = wantGrad ? Tensor.empty(logits.shape, logits.dtype) : null;
-  getBackend().crossEntropy({
-    logits: lc.tensor.data as FloatArray,
-    logitsOffset: lc.offset,
-    targets: tData,
-    targetsOffset: tc.offset,
-    rows,
-    cols: V,
-    ignoreIndex: ignore,
-    smoothing: eps,
-    rowLoss: rowLoss.data as FloatArray,
-    dlogits: dlogits ? (dlogits.data as FloatArray) : null,
-  });
+  const run = (rowLossOut: Tensor, dlogits: Tensor | null) =>
+    getBackend().crossEntropy({
+      logits: lc.tensor.data as FloatArray,
+      logitsOffset: lc.offset,
+      targets: tData,
+      targetsOffset: tc.offset,
+      rows,
+      cols: V,
+      ignoreIndex: ignore,
+      smoothing: eps,
+      rowLoss: rowLossOut.data as FloatArray,
+      dlogits: dlogits ? (dlogits.data as FloatArray) : null,
+    });
+  let dlogits = wantGrad ? Tensor.uninit(logits.shape, logits.dtype) : null;
+  run(rowLoss, dlogits);
   let out: Tensor;
   if (reduction === "none") out = rowLoss;
   else {
@@ -79,21 +81,33 @@ export function crossEntropy(
     out.data[0] = reduction === "mean" ? (counted > 0 ? s / counted : 0) : s;
   }
   return record(out, "crossEntropy", [logits], (g) => {
-    const d = dlogits!;
-    const dx = Tensor.empty(logits.shape, logits.dtype);
-    const dd = d.data;
-    const xd = dx.data;
+    // The gradient is scaled in place and handed on, so the [rows, V] buffer
+    // exists once; a second backward (retainGraph) recomputes it.
+    let d = dlogits;
+    dlogits = null;
+    if (!d || d.disposed) {
+      d = Tensor.uninit(logits.shape, logits.dtype);
+      const scratch = Tensor.uninit(targets.shape, logits.dtype);
+      run(scratch, d);
+      scratch.dispose();
+    }
+    const dd = d.view();
+    const zeros = dd.shape.map(() => 0);
     if (reduction === "none") {
+      // dlogits[r, :] *= g[r]: g broadcast along the class axis.
       const gc = contiguousData(g);
-      const gd = gc.tensor.data;
-      for (let r = 0; r < rows; r++) {
-        const s = gd[gc.offset + r];
-        for (let j = 0; j < V; j++) xd[r * V + j] = dd[r * V + j] * s;
-      }
+      const strides = [...contiguousStrides(targets.shape), 0];
+      const gv = { data: gc.tensor.data, offset: gc.offset, shape: dd.shape, strides };
+      getBackend().binary("mul", dd, gv, dd);
     } else {
       const s = g.item() / (reduction === "mean" ? Math.max(counted, 1) : 1);
-      for (let i = 0; i < dd.length; i++) xd[i] = dd[i] * s;
+      if (s !== 1) {
+        const scale = Tensor.empty([], logits.dtype);
+        scale.data[0] = s;
+        getBackend().binary("mul", dd, { ...scale.view(), shape: dd.shape, strides: zeros }, dd);
+        scale.dispose();
+      }
     }
-    return [dx];
+    return [d];
   });
 }

@@ -23,7 +23,7 @@ export function binaryOp(
   const tb = toTensor(b, ta);
   assertSameDtype(name, ta, tb);
   const shape = broadcastShapes(name, ta.shape, tb.shape);
-  const out = Tensor.empty(shape, ta.dtype);
+  const out = Tensor.uninit(shape, ta.dtype);
   getBackend().binary(
     op,
     {

@@ -25,7 +25,7 @@ export function embedding(table: Tensor, ids: Tensor): Tensor {
     }
   }
   const tc = contiguousData(table);
-  const out = Tensor.empty([...ids.shape, D], table.dtype);
+  const out = Tensor.uninit([...ids.shape, D], table.dtype);
   getBackend().gather(
     tc.tensor.data.subarray(tc.offset) as FloatArray,
     idData,

@@ -23,8 +23,8 @@ export function layerNorm(x: Tensor, gamma: Tensor, beta: Tensor, eps = 1e-5): T
   const xc = contiguousData(x);
   const gc = contiguousData(gamma);
   const bc = contiguousData(beta);
-  const out = Tensor.empty(x.shape, x.dtype);
-  const stats = Tensor.empty([2, rows], x.dtype); // mean and 1/σ per row, saved for backward
+  const out = Tensor.uninit(x.shape, x.dtype);
+  const stats = Tensor.uninit([2, rows], x.dtype); // mean and 1/σ per row, saved for backward
   const sd = stats.data as FloatArray;
   const xData = xc.tensor.data.subarray(xc.offset) as FloatArray;
   const gData = gc.tensor.data.subarray(gc.offset) as FloatArray;
@@ -41,7 +41,7 @@ export function layerNorm(x: Tensor, gamma: Tensor, beta: Tensor, eps = 1e-5): T
   );
   return record(out, "layerNorm", [x, gamma, beta], (g) => {
     const dyc = contiguousData(g);
-    const dx = Tensor.empty(x.shape, x.dtype);
+    const dx = Tensor.uninit(x.shape, x.dtype);
     const dgamma = Tensor.empty([D], x.dtype);
     const dbeta = Tensor.empty([D], x.dtype);
     getBackend().layerNormGrad(

@@ -16,7 +16,7 @@ function softmaxImpl(x: Tensor, axis: number, log: boolean): Tensor {
   const cols = x.shape[ax];
   const rows = cols === 0 ? 0 : x.size / cols;
   const xc = contiguousData(x);
-  const out = Tensor.empty(x.shape, x.dtype);
+  const out = Tensor.uninit(x.shape, x.dtype);
   getBackend().softmax(
     xc.tensor.data.subarray(xc.offset) as FloatArray,
     out.data as FloatArray,
@@ -26,7 +26,7 @@ function softmaxImpl(x: Tensor, axis: number, log: boolean): Tensor {
   );
   return record(out, name, [x], (g) => {
     const gc = contiguousData(g);
-    const dx = Tensor.empty(x.shape, x.dtype);
+    const dx = Tensor.uninit(x.shape, x.dtype);
     getBackend().softmaxGrad(
       out.data as FloatArray,
       gc.tensor.data.subarray(gc.offset) as FloatArray,

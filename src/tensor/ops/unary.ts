@@ -7,12 +7,12 @@ import { assertFloat, contiguousData } from "./util.js";
 
 function unaryOp(op: UnaryOp, x: Tensor, name: string = op): Tensor {
   assertFloat(name, x);
-  const out = Tensor.empty(x.shape, x.dtype);
+  const out = Tensor.uninit(x.shape, x.dtype);
   getBackend().unary(op, x.view(), out.view());
   return record(out, name, [x], (g) => {
     const xc = contiguousData(x);
     const gc = contiguousData(g);
-    const dx = Tensor.empty(x.shape, x.dtype);
+    const dx = Tensor.uninit(x.shape, x.dtype);
     getBackend().unaryGrad(
       op,
       xc.tensor.data.subarray(xc.offset),

@@ -39,7 +39,7 @@ export function assertInt(op: string, t: Tensor, what: string): void {
 /** A contiguous copy of t (t itself when already contiguous), for kernels that need flat data. */
 export function contiguousData(t: Tensor): { tensor: Tensor; offset: number } {
   if (t.isContiguous()) return { tensor: t, offset: t.offset };
-  const c = Tensor.empty(t.shape, t.dtype);
+  const c = Tensor.uninit(t.shape, t.dtype);
   getBackend().copy(t.view(), c.view());
   return { tensor: c, offset: 0 };
 }

@@ -24,7 +24,7 @@ function viewOf(t: Tensor, shape: Shape, strides: readonly number[], offset: num
 /** A contiguous tensor with t's values: t itself if already contiguous. */
 export function contiguous(t: Tensor): Tensor {
   if (t.isContiguous()) return t;
-  const out = Tensor.empty(t.shape, t.dtype);
+  const out = Tensor.uninit(t.shape, t.dtype);
   getBackend().copy(t.view(), out.view());
   return record(out, "contiguous", [t], (g) => [g]);
 }

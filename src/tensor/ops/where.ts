@@ -22,7 +22,7 @@ export function where(cond: Tensor, a: TensorOrScalar, b: TensorOrScalar): Tenso
   const tb = toTensor(b, ta);
   assertSameDtype("where", ta, tb);
   const shape = broadcastShapes("where", cond.shape, ta.shape, tb.shape);
-  const out = Tensor.empty(shape, ta.dtype);
+  const out = Tensor.uninit(shape, ta.dtype);
   getBackend().where(bview(cond, shape), bview(ta, shape), bview(tb, shape), out.view());
   return record(out, "where", [ta, tb], (g) => [
     ta.requiresGrad ? sumTo(where(cond, g, 0), ta.shape) : null,
