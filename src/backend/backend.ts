@@ -98,6 +98,22 @@ export interface AdamArgs {
   step: number;
 }
 
+/** Inverted dropout with a mulberry32 mask, made inside the kernel (no mask tensor). */
+export interface DropoutArgs {
+  x: FloatArray; // contiguous, from xOffset
+  xOffset: number;
+  out: FloatArray; // contiguous, from 0
+  size: number;
+  /**
+   * mulberry32 state before the first draw: element i keeps its value iff
+   * draw i (state advanced i+1 times) u satisfies u / 2^32 >= p.
+   */
+  state: number;
+  p: number;
+  /** Kept values are multiplied by this (1 / (1 - p), or the upstream gradient's scale). */
+  scale: number;
+}
+
 export interface Backend {
   readonly name: string;
 
@@ -201,6 +217,8 @@ export interface Backend {
   ): void;
   /** Fused log-sum-exp cross-entropy with label smoothing. */
   crossEntropy(args: CrossEntropyArgs): void;
+  /** out = x · keep · scale, keep drawn from mulberry32 (see DropoutArgs). */
+  dropout(args: DropoutArgs): void;
   /** One Adam/AdamW update, in place on param, m and v. */
   adam(args: AdamArgs): void;
 }

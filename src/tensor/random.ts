@@ -25,6 +25,17 @@ export class Mulberry32 {
     return (t ^ (t >>> 14)) >>> 0;
   }
 
+  /**
+   * Skips n draws and returns the state before them. mulberry32 is counter-
+   * based (draw i uses state + i·0x6d2b79f5), so a kernel can make those n
+   * draws itself, in any order or in parallel (see Backend.dropout).
+   */
+  skip(n: number): number {
+    const start = this.a;
+    this.a = (this.a + Math.imul(n >>> 0, 0x6d2b79f5)) | 0;
+    return start >>> 0;
+  }
+
   /** Uniform in [0, 1), with 32 bits of resolution. */
   uniform(): number {
     return this.nextU32() / 4294967296;

@@ -159,6 +159,26 @@ describe("forward values", () => {
     assert.ok(kept.every((v) => Math.abs(v - 4 / 3) < 1e-6));
     assert.ok(Math.abs(kept.length / 1000 - 0.75) < 0.05);
   });
+
+  test("dropout: the kernel's mask is draw i of the RNG for element i, and the RNG moves on by size", () => {
+    const rng = new Mulberry32(7);
+    const ref = new Mulberry32(7);
+    const x = randn([37, 29], { seed: 3 });
+    const y = dropout(x, 0.3, true, rng).toArray();
+    const xs = x.toArray();
+    const scale = Math.fround(1 / 0.7);
+    for (let i = 0; i < xs.length; i++) {
+      const want = ref.uniform() >= 0.3 ? Math.fround(xs[i] * scale) : 0;
+      assert.equal(y[i], want, `element ${i}`);
+    }
+    assert.equal(rng.nextU32(), ref.nextU32());
+    // Backward draws the same mask again.
+    x.requiresGrad = true;
+    const z = dropout(x, 0.3, true, new Mulberry32(7));
+    sum(z).backward();
+    const g = x.grad!.toArray();
+    for (let i = 0; i < xs.length; i++) assert.equal(g[i], y[i] === 0 ? 0 : scale);
+  });
 });
 
 describe("autograd rules", () => {

@@ -4,6 +4,7 @@ import { matmul } from "./matmul.js";
 import {
   adam,
   crossEntropy,
+  dropout,
   gather,
   layerNorm,
   layerNormGrad,
@@ -92,6 +93,7 @@ export class ReferenceBackend implements Backend {
   scatterAdd = scatterAdd;
   crossEntropy = crossEntropy;
   adam = adam;
+  dropout = dropout;
 }
 
 /** Arrays under this many bytes are left to the garbage collector. */

@@ -1,4 +1,4 @@
-import type { AdamArgs, CrossEntropyArgs, FloatArray } from "../backend.js";
+import type { AdamArgs, CrossEntropyArgs, DropoutArgs, FloatArray } from "../backend.js";
 
 export function softmax(
   x: FloatArray,
@@ -226,5 +226,20 @@ export function adam(args: AdamArgs): void {
     m[i] = mi;
     v[i] = vi;
     param[i] = param[i] * decay - (stepSize * mi) / (Math.sqrt(vi) / bc2Sqrt + eps);
+  }
+}
+
+/** Dropout with its mask drawn here: draw i of mulberry32 from `state` decides element i. */
+export function dropout(args: DropoutArgs): void {
+  const { x, xOffset, out, size, p, scale } = args;
+  // u / 2^32 >= p  <=>  u >= p · 2^32 (both sides exact in float64).
+  const threshold = p * 4294967296;
+  let a = args.state | 0;
+  for (let i = 0; i < size; i++) {
+    a = (a + 0x6d2b79f5) | 0;
+    let t = Math.imul(a ^ (a >>> 15), 1 | a);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    const u = (t ^ (t >>> 14)) >>> 0;
+    out[i] = u >= threshold ? x[xOffset + i] * scale : 0;
   }
 }
