@@ -10,7 +10,6 @@ import {
   type Tensor,
   add,
   concat,
-  div,
   dropout,
   keep,
   matmul,
@@ -131,8 +130,9 @@ export class MultiHeadAttention extends Module {
     v = this.tap("v", v);
     const Tk = k.shape[2];
     // Q Kᵀ / √d_k: "we scale the dot products by 1/√d_k" to keep softmax gradients from vanishing.
-    let scores = matmul(q, transpose(k));
-    if (!this.interventions.noScale) scores = div(scores, Math.sqrt(this.dK));
+    // The scale is folded into the product (the kernel's alpha): no extra pass.
+    const scale = this.interventions.noScale ? 1 : 1 / Math.sqrt(this.dK);
+    let scores = matmul(q, transpose(k), scale);
     if (this.isSelfAttention && this.opts.positional === "alibi") {
       scores = add(scores, alibiBias(this.heads, Tq, Tk, offset));
     }

@@ -58,12 +58,13 @@ const pos = (shape: number[], seed: number) => {
 };
 
 describe("gradients: matmul", () => {
-  test("2-D", () => gradCheck("matmul", matmul, [x([3, 4], 1), x([4, 5], 2)]));
-  test("batched", () => gradCheck("matmul", matmul, [x([2, 3, 4], 1), x([2, 4, 5], 2)]));
+  test("2-D", () => gradCheck("matmul", (a, b) => matmul(a, b), [x([3, 4], 1), x([4, 5], 2)]));
+  test("batched", () =>
+    gradCheck("matmul", (a, b) => matmul(a, b), [x([2, 3, 4], 1), x([2, 4, 5], 2)]));
   test("broadcast batch dims", () =>
-    gradCheck("matmul", matmul, [x([2, 1, 3, 4], 1), x([3, 4, 2], 2)]));
+    gradCheck("matmul", (a, b) => matmul(a, b), [x([2, 1, 3, 4], 1), x([3, 4, 2], 2)]));
   test("left operand 2-D, right batched", () =>
-    gradCheck("matmul", matmul, [x([3, 4], 1), x([2, 4, 5], 2)]));
+    gradCheck("matmul", (a, b) => matmul(a, b), [x([3, 4], 1), x([2, 4, 5], 2)]));
   test("transposed operands (views, no copy)", () =>
     gradCheck("matmul-T", (a, b) => matmul(transpose(a), transpose(b)), [
       x([4, 3], 1),
@@ -71,9 +72,14 @@ describe("gradients: matmul", () => {
     ]));
   test("A Bᵀ as in attention scores", () =>
     gradCheck("q·kᵀ", (q, k) => matmul(q, transpose(k)), [x([2, 2, 3, 4], 1), x([2, 2, 5, 4], 2)]));
+  test("scaled product (alpha, as for 1/√d_k)", () =>
+    gradCheck("q·kᵀ/√d", (q, k) => matmul(q, transpose(k), 0.37), [
+      x([2, 2, 3, 4], 1),
+      x([2, 2, 5, 4], 2),
+    ]));
   test("vector operands", () => {
-    gradCheck("matvec", matmul, [x([3, 4], 1), x([4], 2)]);
-    gradCheck("vecmat", matmul, [x([4], 1), x([4, 3], 2)]);
+    gradCheck("matvec", (a, b) => matmul(a, b), [x([3, 4], 1), x([4], 2)]);
+    gradCheck("vecmat", (a, b) => matmul(a, b), [x([4], 1), x([4, 3], 2)]);
   });
   test("permuted batched view", () =>
     gradCheck("matmul-perm", (a, b) => matmul(permute(a, [1, 0, 2]), b), [

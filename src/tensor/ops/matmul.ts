@@ -47,7 +47,8 @@ function operand(t: Tensor): Tensor {
   return contiguousData(t).tensor;
 }
 
-export function matmul(a: Tensor, b: Tensor): Tensor {
+/** a @ b, times `alpha` (a scale folded into the product, e.g. attention's 1/√d_k). */
+export function matmul(a: Tensor, b: Tensor, alpha = 1): Tensor {
   assertFloat("matmul", a, b);
   assertSameDtype("matmul", a, b);
   if (a.rank === 0 || b.rank === 0) {
@@ -56,8 +57,8 @@ export function matmul(a: Tensor, b: Tensor): Tensor {
     );
   }
   // Vectors: [K] acts as [1, K] on the left and [K, 1] on the right, then the axis is dropped.
-  if (a.rank === 1) return squeeze(matmul(unsqueeze(a, 0), b), -2);
-  if (b.rank === 1) return squeeze(matmul(a, unsqueeze(b, 1)), -1);
+  if (a.rank === 1) return squeeze(matmul(unsqueeze(a, 0), b, alpha), -2);
+  if (b.rank === 1) return squeeze(matmul(a, unsqueeze(b, 1), alpha), -1);
   const M = a.shape[a.rank - 2];
   const K = a.shape[a.rank - 1];
   const N = b.shape[b.rank - 1];
@@ -65,7 +66,7 @@ export function matmul(a: Tensor, b: Tensor): Tensor {
     // [..., M, K] @ [K, N]: one [(...)·M, K] @ [K, N] product instead of a batch of
     // small ones; its backward then gives dB as one product, with no batch sum.
     const lead = a.shape.slice(0, -1);
-    return reshape(matmul(reshape(a, [-1, K]), b), [...lead, N]);
+    return reshape(matmul(reshape(a, [-1, K]), b, alpha), [...lead, N]);
   }
   if (b.shape[b.rank - 2] !== K) {
     throw new AttnError(
@@ -104,12 +105,12 @@ export function matmul(a: Tensor, b: Tensor): Tensor {
       colStride: B.strides[B.rank - 1],
     },
     { data: out.data as FloatArray, offsets: cOffsets, ldc: N },
-    1,
+    alpha,
     false,
   );
   return record(out, "matmul", [a, b], (g) => [
-    // dA = dC Bᵀ, dB = Aᵀ dC, then summed over broadcast batch axes.
-    a.requiresGrad ? sumTo(matmul(g, transpose(b)), a.shape) : null,
-    b.requiresGrad ? sumTo(matmul(transpose(a), g), b.shape) : null,
+    // dA = α dC Bᵀ, dB = α Aᵀ dC, then summed over broadcast batch axes.
+    a.requiresGrad ? sumTo(matmul(g, transpose(b), alpha), a.shape) : null,
+    b.requiresGrad ? sumTo(matmul(transpose(a), g, alpha), b.shape) : null,
   ]);
 }
