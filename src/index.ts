@@ -5,7 +5,8 @@ export { ReferenceBackend } from "./backend/reference/index.js";
 export { AttnError } from "./errors.js";
 export { Module, ModuleList, parameter } from "./nn/module.js";
 export { Linear, Embedding, LayerNorm, Dropout } from "./nn/layers.js";
-export { MultiHeadAttention, type KVCache } from "./nn/attention.js";
+export { MultiHeadAttention } from "./nn/attention.js";
+export { KVCache } from "./nn/kv-cache.js";
 export { FeedForward } from "./nn/ffn.js";
 export { causalMask, keyPaddingMask, combineMasks } from "./nn/masks.js";
 export {

@@ -17,9 +17,9 @@ import type { Backend } from "../backend/backend.js";
 import { AttnError } from "../errors.js";
 import { argmax } from "../generate/select.js";
 import {
-  type EncoderDecoderState,
   GPT,
-  type GPTState,
+  freeDecodingCaches,
+  freeGPTCaches,
   type ModelConfig,
   Transformer,
   buildModel,
@@ -298,24 +298,6 @@ function intTensor(values: Int32Array, shape: number[]): Tensor {
   return fromArray(values, shape, "int32");
 }
 
-function freeGptState(state: GPTState): void {
-  for (const kv of state.cache) {
-    kv.k?.dispose();
-    kv.v?.dispose();
-    kv.k = kv.v = null;
-  }
-}
-
-function freeS2SState(state: EncoderDecoderState): void {
-  for (const c of state.cache) {
-    for (const kv of [c.self, c.cross]) {
-      kv.k?.dispose();
-      kv.v?.dispose();
-      kv.k = kv.v = null;
-    }
-  }
-}
-
 /** Row-wise argmax of contiguous logits [rows, 1, V] (or [rows, V]). */
 function argmaxRows(logits: Tensor, rows: number, out: Int32Array): void {
   const V = logits.shape[logits.rank - 1];
@@ -457,7 +439,7 @@ export class Workload {
                   seq[cur++] = next[0];
                 }
               } finally {
-                freeGptState(state);
+                freeGPTCaches(state);
               }
             } else {
               while (cur < P + N) {
@@ -500,7 +482,7 @@ export class Workload {
                   for (let b = 0; b < B; b++) out[b * N + t] = tok[b];
                 }
               } finally {
-                freeS2SState(state);
+                freeDecodingCaches(state);
               }
               this.lastOutput = out;
               return B * N;

@@ -1,6 +1,6 @@
 /** Text generation with the GPT: greedy or sampled, streamed token by token, with or without the KV cache. */
 import { AttnError } from "../errors.js";
-import type { GPT, GPTState } from "../models/gpt.js";
+import { type GPT, freeGPTCaches } from "../models/gpt.js";
 import { Mulberry32, fromArray, noGrad, tidy } from "../tensor/index.js";
 import { type SamplingOptions, checkSampling, sampleToken } from "./select.js";
 
@@ -13,15 +13,6 @@ export interface GenerateOptions extends SamplingOptions {
   cache?: boolean;
   onLogits?: (step: number, logits: Float32Array) => void;
 }
-
-function freeState(state: GPTState): void {
-  for (const kv of state.cache) {
-    kv.k?.dispose();
-    kv.v?.dispose();
-    kv.k = kv.v = null;
-  }
-}
-
 /** Yields new token ids one at a time as they are chosen (for streaming output). */
 export function* generateTokens(
   model: GPT,
@@ -59,7 +50,7 @@ export function* generateTokens(
       yield next;
     }
   } finally {
-    if (state) freeState(state);
+    if (state) freeGPTCaches(state);
   }
 }
 

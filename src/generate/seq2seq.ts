@@ -4,9 +4,8 @@
  * previously generated symbols as additional input when generating the next" (§3).
  */
 import { AttnError } from "../errors.js";
-import type { KVCache } from "../nn/attention.js";
-import type { EncoderDecoderState, Transformer } from "../models/transformer.js";
-import { type Tensor, fromArray, keep, noGrad, select, stack, tidy } from "../tensor/index.js";
+import { type Transformer, freeDecodingCaches } from "../models/transformer.js";
+import { type Tensor, fromArray, noGrad, tidy } from "../tensor/index.js";
 import { argmax, logSoftmaxRow } from "./select.js";
 
 export interface DecodeOptions {
@@ -16,15 +15,6 @@ export interface DecodeOptions {
   cache?: boolean;
   /** Called with the logits row of each step (for tests and the explorer). */
   onStep?: (row: number, step: number, logits: Float32Array) => void;
-}
-
-function freeCache(state: EncoderDecoderState): void {
-  for (const c of state.cache)
-    for (const kv of [c.self, c.cross]) {
-      kv.k?.dispose();
-      kv.v?.dispose();
-      kv.k = kv.v = null;
-    }
 }
 
 function sourceLength(src: Tensor, padId: number, row: number): number {
@@ -89,7 +79,7 @@ export function greedyDecode(
           }
         }
       } finally {
-        if (state) freeCache(state);
+        if (state) freeDecodingCaches(state);
       }
       return out;
     }),
@@ -112,22 +102,6 @@ export interface Hypothesis {
 /** GNMT length penalty lp(Y) = (5 + |Y|)^α / (5 + 1)^α. */
 export function lengthPenalty(length: number, alpha: number): number {
   return ((5 + length) / 6) ** alpha;
-}
-
-/** Reorders a cache's batch rows by `parents` (a beam's ancestry after each step). */
-function reorder(kv: KVCache, parents: number[]): void {
-  for (const key of ["k", "v"] as const) {
-    const t = kv[key];
-    if (!t) continue;
-    const next = keep(
-      stack(
-        parents.map((p) => select(t, 0, p)),
-        0,
-      ),
-    );
-    t.dispose();
-    kv[key] = next;
-  }
 }
 
 /**
@@ -202,12 +176,12 @@ export function beamSearch(model: Transformer, src: Tensor, opts: BeamOptions): 
           if (alive.length === 0) break;
           // Each surviving beam continues its parent's self-attention cache.
           for (const c of state.cache) {
-            reorder(c.self, parents);
-            reorder(c.cross, parents);
+            c.self.reorder(parents);
+            c.cross.reorder(parents);
           }
         }
       } finally {
-        freeCache(state);
+        freeDecodingCaches(state);
       }
       const all = finished.length > 0 ? finished : alive;
       return all.sort((a, b) => b.score - a.score);

@@ -5,7 +5,8 @@
  */
 import type { Mulberry32, Tensor } from "../tensor/index.js";
 import { add } from "../tensor/index.js";
-import { type AttentionCallOptions, type KVCache, MultiHeadAttention } from "../nn/attention.js";
+import { type AttentionCallOptions, MultiHeadAttention } from "../nn/attention.js";
+import type { KVCache } from "../nn/kv-cache.js";
 import { type Activation, FeedForward } from "../nn/ffn.js";
 import { Dropout, LayerNorm } from "../nn/layers.js";
 import { Module } from "../nn/module.js";

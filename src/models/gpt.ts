@@ -5,7 +5,7 @@
  */
 import { AttnError } from "../errors.js";
 import { Embedding, LayerNorm, Linear } from "../nn/layers.js";
-import type { KVCache } from "../nn/attention.js";
+import { KVCache } from "../nn/kv-cache.js";
 import { causalMask } from "../nn/masks.js";
 import { ModuleList } from "../nn/module.js";
 import {
@@ -115,6 +115,11 @@ export class GPT extends Stack {
   }
 
   startDecoding(): GPTState {
-    return { cache: this.layers.items.map(() => ({ k: null, v: null })), length: 0 };
+    return { cache: this.layers.items.map(() => new KVCache(this.config.maxLen)), length: 0 };
   }
+}
+
+/** Frees the KV caches of an incremental decoding (the state can be started afresh). */
+export function freeGPTCaches(state: GPTState): void {
+  for (const kv of state.cache) kv.dispose();
 }

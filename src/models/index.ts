@@ -4,12 +4,13 @@ import { GPT } from "./gpt.js";
 import { Transformer } from "./transformer.js";
 
 export * from "./config.js";
-export { GPT, type GPTState } from "./gpt.js";
+export { GPT, type GPTState, freeGPTCaches } from "./gpt.js";
 export {
   Transformer,
   type EncoderDecoderState,
   type PaddingOptions,
   type ModelInterventions,
+  freeDecodingCaches,
 } from "./transformer.js";
 export { EncoderLayer, DecoderLayer } from "./blocks.js";
 

@@ -25,6 +25,7 @@ import { type EncoderDecoderConfig, validateConfig } from "./config.js";
 import { Stack } from "./embedding-input.js";
 import { type InitPolicy, initPolicy } from "./init.js";
 import { Module } from "../nn/module.js";
+import { KVCache } from "../nn/kv-cache.js";
 
 function stackInput(cfg: EncoderDecoderConfig, init: InitPolicy, rng: Mulberry32, owner: string) {
   return {
@@ -252,8 +253,8 @@ export class Transformer extends Module {
       memory,
       srcMask,
       cache: this.decoder.layers.items.map(() => ({
-        self: { k: null, v: null },
-        cross: { k: null, v: null },
+        self: new KVCache(this.config.maxLen),
+        cross: new KVCache(),
       })),
       length: 0,
     };
@@ -276,5 +277,13 @@ export class Transformer extends Module {
     );
     state.length += t;
     return this.project(h);
+  }
+}
+
+/** Frees the KV caches of an incremental decoding (the state can be started afresh). */
+export function freeDecodingCaches(state: EncoderDecoderState): void {
+  for (const c of state.cache) {
+    c.self.dispose();
+    c.cross.dispose();
   }
 }

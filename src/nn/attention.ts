@@ -9,7 +9,6 @@ import {
   type Mulberry32,
   type Tensor,
   add,
-  concat,
   dropout,
   keep,
   matmul,
@@ -19,15 +18,10 @@ import {
   softmax,
   transpose,
 } from "../tensor/index.js";
+import type { KVCache } from "./kv-cache.js";
 import { Linear } from "./layers.js";
 import { Module } from "./module.js";
 import { type PositionalKind, alibiBias, applyRope } from "./positional.js";
-
-/** Keys and values of earlier positions, kept across decoding steps ([B, H, T, d_k]). */
-export interface KVCache {
-  k: Tensor | null;
-  v: Tensor | null;
-}
 
 export interface MultiHeadAttentionOptions {
   dModel: number;
@@ -115,15 +109,9 @@ export class MultiHeadAttention extends Module {
       }
     }
     if (call.cache) {
-      const c = call.cache;
-      const allK = keep(c.k ? concat([c.k, k], 2) : k);
-      const allV = keep(c.v ? concat([c.v, v], 2) : v);
-      c.k?.dispose();
-      c.v?.dispose();
-      c.k = allK;
-      c.v = allV;
-      k = allK;
-      v = allV;
+      call.cache.append(k, v);
+      k = call.cache.k!;
+      v = call.cache.v!;
     }
     q = this.tap("q", q);
     k = this.tap("k", k);

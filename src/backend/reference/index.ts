@@ -35,7 +35,9 @@ export class ReferenceBackend implements Backend {
   maxPooledBytes = 256 * 2 ** 20;
 
   /** Fill unspecified (`zero` = false) allocations with NaN, to catch ops that read them (ATTN_POISON_UNINIT=1). */
-  poisonUninit = typeof process !== "undefined" && process.env?.ATTN_POISON_UNINIT === "1";
+  poisonUninit =
+    (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env
+      ?.ATTN_POISON_UNINIT === "1";
 
   allocate(dtype: DType, size: number, zero = true): TypedArray {
     const data = this.allocateRaw(dtype, size, zero);

@@ -4,7 +4,7 @@
  * Both run under noGrad inside tidy, so nothing outlives a call.
  */
 import { recordIntermediates } from "../../../src/nn/hooks.js";
-import type { Transformer } from "../../../src/models/transformer.js";
+import { type Transformer, freeDecodingCaches } from "../../../src/models/transformer.js";
 import { fromArray, noGrad, tidy } from "../../../src/tensor/index.js";
 import { BOS_ID, EOS_ID } from "../../../src/tokenizers/tokenizer.js";
 import type { Beam, DecodeStepInfo } from "../protocol.js";
@@ -62,12 +62,7 @@ export function greedyDecode(
           prev = token;
         }
       } finally {
-        for (const c of state.cache) {
-          for (const kv of [c.self, c.cross]) {
-            kv.k?.dispose();
-            kv.v?.dispose();
-          }
-        }
+        freeDecodingCaches(state);
       }
       return { ids, steps };
     }),

@@ -6,7 +6,7 @@
  * `attn generate` samples (src/generate/select.ts, Mulberry32(seed)), so the
  * same seed gives the same text as the CLI.
  */
-import type { GPT, GPTState } from "../../../src/models/gpt.js";
+import { type GPT, freeGPTCaches } from "../../../src/models/gpt.js";
 import { recordIntermediates } from "../../../src/nn/hooks.js";
 import { samplingDistribution, sampleToken } from "../../../src/generate/select.js";
 import { fromArray, Mulberry32, noGrad, tidy } from "../../../src/tensor/index.js";
@@ -15,15 +15,6 @@ import { logSoftmax } from "./decode.js";
 
 /** New tokens the page generates at most. */
 export const GEN_TOKENS = 40;
-
-function freeState(state: GPTState): void {
-  for (const kv of state.cache) {
-    kv.k?.dispose();
-    kv.v?.dispose();
-    kv.k = kv.v = null;
-  }
-}
-
 /** How many new tokens fit after a prompt of this length. */
 export function roomAfter(model: GPT, promptLength: number): number {
   return Math.max(0, Math.min(GEN_TOKENS, model.config.maxLen - promptLength));
@@ -89,7 +80,7 @@ export function gptGenerate(
       ids.push(token);
     }
   } finally {
-    freeState(state);
+    freeGPTCaches(state);
   }
   return { ids, steps };
 }
