@@ -32,7 +32,7 @@ export class ReferenceBackend implements Backend {
   private readonly own = new WeakSet<ArrayBuffer>();
   private pooledBytes = 0;
   /** Upper bound on memory held for reuse. */
-  maxPooledBytes = 256 * 2 ** 20;
+  maxPooledBytes = 512 * 2 ** 20;
 
   /** Fill unspecified (`zero` = false) allocations with NaN, to catch ops that read them (ATTN_POISON_UNINIT=1). */
   poisonUninit =
