@@ -43,8 +43,24 @@
         "src/backend/native/csrc/binding.c",
         "src/backend/native/csrc/gemm.c",
         "src/backend/native/csrc/threadpool.c",
-        "src/backend/native/csrc/kernel_portable.c"
+        "src/backend/native/csrc/kernel_portable.c",
+        "src/backend/native/csrc/parallel.c",
+        "src/backend/native/csrc/binding_ops.c",
+        "src/backend/native/csrc/binding_nn.c",
+        "src/backend/kernels/strided.c",
+        "src/backend/kernels/elementwise.c",
+        "src/backend/kernels/binary.c",
+        "src/backend/kernels/copy.c",
+        "src/backend/kernels/reduce.c",
+        "src/backend/kernels/softmax.c",
+        "src/backend/kernels/norm.c",
+        "src/backend/kernels/embedding.c",
+        "src/backend/kernels/adam.c",
+        "src/backend/kernels/dropout.c"
       ],
+      # The kernels (src/backend/kernels) vectorise sqrt only without errno.
+      "cflags": ["-fno-math-errno"],
+      "xcode_settings": { "OTHER_CFLAGS": ["-fno-math-errno"] },
       "conditions": [
         ["OS=='linux'", { "libraries": ["-lpthread", "-ldl", "-lm"] }]
       ]

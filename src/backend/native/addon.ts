@@ -1,12 +1,13 @@
 /**
- * Loader for the optional `attn_native` Node-API addon (fast fp32 GEMM in C,
- * see ./README.md). Build it with `npx node-gyp rebuild` (or `npm run
+ * Loader for the optional `attn_native` Node-API addon (fast fp32 GEMM and
+ * the other kernels in C, see ./README.md). Build it with `npx node-gyp rebuild` (or `npm run
  * build:native`) from the package root; everything works without it, just slower.
  */
 import { existsSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import type { BinaryOp, UnaryOp } from "../backend.js";
 
 export interface NativeAddon {
   /**
@@ -47,7 +48,208 @@ export interface NativeAddon {
    * "portable"). Returns the active kernel's name; throws if unsupported here.
    */
   selectKernel(name: string): string;
+
+  // ---- Non-GEMM kernels (src/backend/kernels, C; see ./README.md) ----
+  // float32 only. Op codes are the positions in UNARY_OPS / BINARY_OPS below.
+  // A strided view's geometry is packed into one Int32Array `meta`:
+  //   [nd, shape[0..nd), then for each operand: strides[0..nd), offset]
+  // (operands in argument order). Every argument is checked in C (types,
+  // lengths, each operand's lowest and highest touched element, ids and
+  // targets in range): a bad call throws an Error and touches nothing.
+
+  /** out = op(x) over meta's shape (operands x, out). */
+  unary(op: number, x: Float32Array, out: Float32Array, meta: Int32Array): void;
+  /** dx = dy * op'(x), y = op(x); contiguous, `size` elements. */
+  unaryGrad(
+    op: number,
+    x: Float32Array,
+    y: Float32Array,
+    dy: Float32Array,
+    dx: Float32Array,
+    size: number,
+  ): void;
+  /**
+   * Fused bias + activation: out[r, c] = act(x[r, c] + bias[c]) for a
+   * contiguous [rows, cols] x; `op` is a unary op code, or UNARY_OPS.length
+   * for the bias add alone. Not used by the ops layer yet.
+   */
+  biasAct(
+    op: number,
+    x: Float32Array,
+    bias: Float32Array,
+    out: Float32Array,
+    rows: number,
+    cols: number,
+  ): void;
+  /**
+   * out = a op b over meta's shape (operands a, b, out; broadcast = stride 0).
+   * All Float32Array, or all Int32Array (every op but pow; results as the
+   * reference's: computed in double, stored with ToInt32).
+   */
+  binary(
+    op: number,
+    a: Float32Array | Int32Array,
+    b: Float32Array | Int32Array,
+    out: Float32Array | Int32Array,
+    meta: Int32Array,
+  ): void;
+  /** out = cond != 0 ? a : b (operands cond, a, b, out). */
+  where(
+    cond: Float32Array | Int32Array,
+    a: Float32Array,
+    b: Float32Array,
+    out: Float32Array,
+    meta: Int32Array,
+  ): void;
+  /** op 0 = sum, 1 = max: folds x into out (stride 0 on reduced axes; operands x, out). */
+  reduce(op: number, x: Float32Array, out: Float32Array, meta: Int32Array): void;
+  /** Bitwise strided copy (operands src, dst); both Float32Array or both Int32Array. */
+  copy(src: Float32Array | Int32Array, dst: Float32Array | Int32Array, meta: Int32Array): void;
+  fill(dst: Float32Array, value: number, meta: Int32Array): void;
+  /** log: 0 = softmax, 1 = log-softmax. */
+  softmax(x: Float32Array, out: Float32Array, rows: number, cols: number, log: number): void;
+  softmaxGrad(
+    y: Float32Array,
+    dy: Float32Array,
+    dx: Float32Array,
+    rows: number,
+    cols: number,
+    log: number,
+  ): void;
+  layerNorm(
+    x: Float32Array,
+    gamma: Float32Array,
+    beta: Float32Array,
+    out: Float32Array,
+    mean: Float32Array,
+    rstd: Float32Array,
+    rows: number,
+    cols: number,
+    eps: number,
+  ): void;
+  layerNormGrad(
+    dy: Float32Array,
+    x: Float32Array,
+    gamma: Float32Array,
+    mean: Float32Array,
+    rstd: Float32Array,
+    dx: Float32Array,
+    dgamma: Float32Array,
+    dbeta: Float32Array,
+    rows: number,
+    cols: number,
+  ): void;
+  gather(
+    table: Float32Array,
+    ids: Int32Array,
+    idsOffset: number,
+    out: Float32Array,
+    rows: number,
+    cols: number,
+  ): void;
+  scatterAdd(
+    dy: Float32Array,
+    ids: Int32Array,
+    idsOffset: number,
+    dtable: Float32Array,
+    rows: number,
+    cols: number,
+  ): void;
+  crossEntropy(
+    logits: Float32Array,
+    logitsOffset: number,
+    targets: Int32Array,
+    targetsOffset: number,
+    rows: number,
+    cols: number,
+    ignoreIndex: number,
+    smoothing: number,
+    rowLoss: Float32Array,
+    dlogits: Float32Array | null,
+  ): void;
+  adam(
+    param: Float32Array,
+    grad: Float32Array,
+    m: Float32Array,
+    v: Float32Array,
+    size: number,
+    lr: number,
+    beta1: number,
+    beta2: number,
+    eps: number,
+    weightDecay: number,
+    step: number,
+  ): void;
+  /** Inverted dropout with the mask drawn inside (DropoutArgs); state is an int32. */
+  dropout(
+    x: Float32Array,
+    xOffset: number,
+    out: Float32Array,
+    size: number,
+    state: number,
+    p: number,
+    scale: number,
+  ): void;
 }
+
+/** Unary op codes of the addon: the index in this list. */
+export const UNARY_OPS: readonly UnaryOp[] = [
+  "neg",
+  "exp",
+  "log",
+  "sqrt",
+  "rsqrt",
+  "tanh",
+  "relu",
+  "gelu_tanh",
+  "gelu_erf",
+  "abs",
+  "sigmoid",
+];
+/** Binary op codes of the addon: the index in this list. */
+export const BINARY_OPS: readonly BinaryOp[] = [
+  "add",
+  "sub",
+  "mul",
+  "div",
+  "pow",
+  "max",
+  "min",
+  "eq",
+  "ne",
+  "lt",
+  "le",
+  "gt",
+  "ge",
+];
+/** Largest rank of a strided view the addon takes (ATTN_MAX_DIMS). */
+export const NATIVE_MAX_DIMS = 16;
+
+/** Every function the addon must export. */
+const ADDON_FUNCTIONS = [
+  "gemmBatched",
+  "setNumThreads",
+  "getNumThreads",
+  "cpuFeatures",
+  "selectKernel",
+  "unary",
+  "unaryGrad",
+  "biasAct",
+  "binary",
+  "where",
+  "reduce",
+  "copy",
+  "fill",
+  "softmax",
+  "softmaxGrad",
+  "layerNorm",
+  "layerNormGrad",
+  "gather",
+  "scatterAdd",
+  "crossEntropy",
+  "adam",
+  "dropout",
+] as const;
 
 const ADDON_FILE = join("build", "Release", "attn_native.node");
 
@@ -76,13 +278,7 @@ export function nativeAddonPath(): string | null {
 function isAddon(x: unknown): x is NativeAddon {
   const o = x as Record<string, unknown> | null;
   return (
-    typeof o === "object" &&
-    o !== null &&
-    typeof o.gemmBatched === "function" &&
-    typeof o.setNumThreads === "function" &&
-    typeof o.getNumThreads === "function" &&
-    typeof o.cpuFeatures === "function" &&
-    typeof o.selectKernel === "function"
+    typeof o === "object" && o !== null && ADDON_FUNCTIONS.every((f) => typeof o[f] === "function")
   );
 }
 
@@ -103,7 +299,8 @@ export function loadNativeAddon(): NativeAddon | null {
     } else {
       const mod: unknown = createRequire(import.meta.url)(path);
       if (isAddon(mod)) cached = mod;
-      else loadError = `${path} does not export the attn_native interface`;
+      else
+        loadError = `${path} does not export the attn_native interface (stale build? run \`npm run build:native\`)`;
     }
   } catch (err) {
     loadError = err instanceof Error ? err.message : String(err);

@@ -231,6 +231,9 @@ static void pin_library(void) {
 #endif
 }
 
+/* The non-GEMM kernels (binding_ops.c). */
+int attn_register_ops(napi_env env, napi_value exports);
+
 NAPI_MODULE_INIT() {
   pin_library();
   const napi_property_descriptor props[] = {
@@ -240,7 +243,8 @@ NAPI_MODULE_INIT() {
       {"cpuFeatures", NULL, cpu_features, NULL, NULL, NULL, napi_enumerable, NULL},
       {"selectKernel", NULL, select_kernel, NULL, NULL, NULL, napi_enumerable, NULL},
   };
-  if (napi_define_properties(env, exports, sizeof props / sizeof props[0], props) != napi_ok)
+  if (napi_define_properties(env, exports, sizeof props / sizeof props[0], props) != napi_ok ||
+      !attn_register_ops(env, exports))
     return NULL;
   return exports;
 }
