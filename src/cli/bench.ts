@@ -520,6 +520,7 @@ export interface BenchExtra {
   last_loss: number | null;
   step_ms: number[];
   engine_live_mb: number;
+  engine_peak_mb: number;
 }
 
 export function median(xs: number[]): number {
@@ -611,6 +612,7 @@ export function runConfig(
     last_loss: wl.lastLoss === null ? null : Math.round(wl.lastLoss * 1e4) / 1e4,
     step_ms: times.map((t) => r2(1000 * t)),
     engine_live_mb: r1(memory().bytes / 2 ** 20),
+    engine_peak_mb: r1(memory().peakBytes / 2 ** 20),
   };
   return { result, extra };
 }
@@ -732,7 +734,7 @@ function summaryLine(r: BenchResult, x: BenchExtra): string {
     `# ${r.config}: backend=${getBackend().name} steps=${x.steps} warmup=${x.warmup} ` +
     `step_ms median=${x.step_ms_median} min=${x.step_ms_min} max=${x.step_ms_max} ` +
     `timed_s=${x.timed_s} cpu_used_cores=${x.self_cores} other_procs_cores=${x.other_load_cores} ` +
-    `last_loss=${x.last_loss} engine_live_mb=${x.engine_live_mb} step_ms_all=${x.step_ms.join(",")}`
+    `last_loss=${x.last_loss} engine_live_mb=${x.engine_live_mb} engine_peak_mb=${x.engine_peak_mb} step_ms_all=${x.step_ms.join(",")}`
   );
 }
 

@@ -31,8 +31,16 @@ export class ReferenceBackend implements Backend {
   /** Buffers this backend made (only those are pooled: a foreign array may be shared). */
   private readonly own = new WeakSet<ArrayBuffer>();
   private pooledBytes = 0;
-  /** Upper bound on memory held for reuse. */
-  maxPooledBytes = 512 * 2 ** 20;
+  /** Bytes of pool-sized buffers handed out and not yet released, and their peak. */
+  private liveBytes = 0;
+  private peakLiveBytes = 0;
+  /**
+   * Memory held for reuse is bounded by this or by the peak of live memory,
+   * whichever is larger: a step then reuses all of the previous step's
+   * buffers (a miss costs fresh pages: ~10 µs per 4 KiB), and the pool never
+   * holds more than one step's worth.
+   */
+  maxPooledBytes = 256 * 2 ** 20;
 
   /** Fill unspecified (`zero` = false) allocations with NaN, to catch ops that read them (ATTN_POISON_UNINIT=1). */
   poisonUninit =
@@ -50,6 +58,8 @@ export class ReferenceBackend implements Backend {
     const bytes = size * width;
     if (bytes < MIN_POOLED_BYTES) return makeArray(dtype, new ArrayBuffer(bytes), size);
     const cls = sizeClass(bytes);
+    this.liveBytes += cls;
+    if (this.liveBytes > this.peakLiveBytes) this.peakLiveBytes = this.liveBytes;
     const buffer = this.pool.get(cls)?.pop();
     if (buffer) {
       this.pooledBytes -= cls;
@@ -65,7 +75,9 @@ export class ReferenceBackend implements Backend {
   release(data: TypedArray): void {
     const buffer = data.buffer as ArrayBuffer;
     const cls = buffer.byteLength;
-    if (!this.own.has(buffer) || this.pooledBytes + cls > this.maxPooledBytes) return;
+    if (!this.own.has(buffer)) return;
+    this.liveBytes -= cls;
+    if (this.pooledBytes + cls > Math.max(this.maxPooledBytes, this.peakLiveBytes)) return;
     let free = this.pool.get(cls);
     if (!free) this.pool.set(cls, (free = []));
     if (free.length >= 64) return;
