@@ -80,7 +80,6 @@ export class ReferenceBackend implements Backend {
     if (this.pooledBytes + cls > Math.max(this.maxPooledBytes, this.peakLiveBytes)) return;
     let free = this.pool.get(cls);
     if (!free) this.pool.set(cls, (free = []));
-    if (free.length >= 64) return;
     free.push(buffer);
     this.pooledBytes += cls;
   }
