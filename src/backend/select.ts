@@ -8,6 +8,7 @@ import type { Backend } from "./backend.js";
 import { loadNativeAddon, nativeAddonLoadError } from "./native/addon.js";
 import { NativeBackend } from "./native/index.js";
 import { ReferenceBackend } from "./reference/index.js";
+import { createWasmBackend } from "./wasm/node.js";
 
 export type BackendName = "native" | "wasm" | "js";
 export const BACKEND_NAMES: readonly BackendName[] = ["native", "wasm", "js"];
@@ -17,13 +18,29 @@ function tryNative(): Backend | null {
   return addon ? new NativeBackend(addon) : null;
 }
 
+let wasmBackend: Backend | null | undefined;
+let wasmError: string | undefined;
+
+/** The wasm backend, created once per process (it owns a memory and worker threads). */
+function tryWasm(): Backend | null {
+  if (wasmBackend === undefined) {
+    try {
+      wasmBackend = createWasmBackend();
+    } catch (err) {
+      wasmBackend = null;
+      wasmError = err instanceof Error ? err.message : String(err);
+    }
+  }
+  return wasmBackend;
+}
+
 /** Makes `name` (or ATTN_BACKEND, or the fastest available) the active backend and returns it. */
 export function useBackend(
   name: string | undefined = process.env.ATTN_BACKEND || undefined,
 ): Backend {
   let b: Backend | null;
   if (name === undefined || name === "" || name === "auto") {
-    b = tryNative() ?? new ReferenceBackend();
+    b = tryNative() ?? tryWasm() ?? new ReferenceBackend();
   } else if (name === "native") {
     b = tryNative();
     if (!b) {
@@ -32,7 +49,12 @@ export function useBackend(
       );
     }
   } else if (name === "wasm") {
-    throw new AttnError('backend "wasm" is not built yet in this version; use "native" or "js"');
+    b = tryWasm();
+    if (!b) {
+      throw new AttnError(
+        `backend "wasm" is not available: ${wasmError} (rebuild it with npm run build:wasm)`,
+      );
+    }
   } else if (name === "js") {
     b = new ReferenceBackend();
   } else {
