@@ -555,18 +555,15 @@ function geometries(rows: number, cols: number) {
 
 /**
  * Inputs for a unary op with special values mixed in. Left out where the
- * result at the special value is not settled: relu(-inf) (the reference's
- * branch-free (v + |v|) / 2 gives NaN, the C kernel Math.max's 0) and the
- * GELUs at +-inf (inf * 0 inside: NaN, inf or -inf depending on how the
- * compiler evaluates the same C; see the wasm README).
+ * result at the special value is not settled: the GELUs at +-inf (inf * 0
+ * inside: NaN, inf or -inf depending on how the compiler evaluates the same
+ * C; see the wasm README).
  */
 function unaryInput(op: UnaryOp, n: number, seed: number): Float32Array {
   const pos = op === "log" || op === "sqrt" || op === "rsqrt";
   const x = rand(n, seed, pos ? 1e-3 : -8, pos ? 50 : 8);
   const gelu = op === "gelu_tanh" || op === "gelu_erf";
-  const specials = SPECIALS.filter(
-    (v) => !(gelu && (v === Infinity || v === -Infinity)) && !(op === "relu" && v === -Infinity),
-  );
+  const specials = SPECIALS.filter((v) => !(gelu && (v === Infinity || v === -Infinity)));
   for (let i = 0; i < Math.min(n, specials.length); i++) x[(i * 7919) % n] = specials[i];
   return x;
 }

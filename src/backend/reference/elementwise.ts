@@ -128,11 +128,9 @@ export function unary(op: UnaryOp, x: View, out: View): void {
     // The hottest ops get closure-free loops.
     switch (op) {
       case "relu":
-        // (v + |v|) / 2 has no branch: a data-dependent branch mispredicts half the time.
-        for (let j = 0; j < n; j++, xi += xs, oi += os) {
-          const v = xd[xi];
-          od[oi] = (v + Math.abs(v)) * 0.5;
-        }
+        // Math.max compiles to a branch-free max (a data-dependent branch would
+        // mispredict half the time); -Infinity gives 0 and NaN stays NaN, as in C.
+        for (let j = 0; j < n; j++, xi += xs, oi += os) od[oi] = Math.max(xd[xi], 0);
         break;
       case "exp":
         for (let j = 0; j < n; j++, xi += xs, oi += os) od[oi] = Math.exp(xd[xi]);
