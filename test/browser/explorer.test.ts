@@ -517,6 +517,8 @@ describe("explorer in Chromium", { timeout: 110_000 }, () => {
       assert.equal(await p.locator("#analysis-meta").getAttribute("data-model"), "dates");
       const target = await p.locator("[data-testid=tgt-input]").inputValue();
       assert.equal((await p.locator("[data-testid=output]").textContent())?.trim(), target);
+      // `attn explore` serves the page cross-origin isolated: the worker runs the threaded wasm kernels.
+      assert.match((await p.locator("header.top").textContent()) ?? "", /wasm · \d+ threads?/);
       await shot(p, "shipped-first-open");
       if (realHas("reverse-sinusoidal") && realHas("reverse-learned")) {
         await p.click("[data-chapter=positional]");

@@ -281,7 +281,7 @@ export function App() {
         </h1>
         <p class="model-line" data-testid="model-line">
           {info
-            ? `${info.origin} · ${info.parameters.toLocaleString("en-US")} parameters${info.trainable ? ` · ${training.points.length ? training.points[training.points.length - 1].step : page.trained} training steps here` : ""}`
+            ? `${info.origin} · ${info.parameters.toLocaleString("en-US")} parameters · ${info.engine}${info.trainable ? ` · ${training.points.length ? training.points[training.points.length - 1].step : page.trained} training steps here` : ""}`
             : "…"}
         </p>
         <p class="status" role="status" data-testid="status" data-busy={status ? "1" : "0"}>

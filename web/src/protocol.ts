@@ -100,6 +100,8 @@ export interface ModelInfo {
   /** Display form of every token, by id. */
   vocab: string[];
   parameters: number;
+  /** The compute backend in the worker, e.g. "wasm · 2 threads". */
+  engine: string;
   /** A few (source, target) pairs of the task (GPT: prompts, with an empty target), for the input box. */
   examples: { src: string; tgt: string }[];
   /** Training steps this model has had in the page. */

@@ -3,7 +3,9 @@
  * and trains in short slices, yielding between them so that pause and other
  * requests are handled while training runs. The page never blocks on it.
  */
+import { createBrowserWasmBackend } from "../../src/backend/wasm/browser.js";
 import { makeSplit } from "../../src/data/tasks.js";
+import { getBackend, setBackend } from "../../src/tensor/engine.js";
 import {
   analyze,
   type AnalyzeContext,
@@ -69,6 +71,7 @@ function info(lm: LoadedModel, examples: { src: string; tgt: string }[]): ModelI
     trainable: lm.kind === "encdec",
     vocab,
     parameters: lm.model.numParameters(),
+    engine: engineName(),
     examples,
     step: trainer?.step ?? 0,
   };
@@ -199,9 +202,28 @@ async function handle(req: Request): Promise<unknown> {
   }
 }
 
+/**
+ * The engine: WebAssembly SIMD kernels (threaded when the page is
+ * cross-origin isolated, as `attn explore` serves it), else the reference
+ * TypeScript loops. Set before any tensor is made.
+ */
+const engineReady: Promise<void> = createBrowserWasmBackend()
+  .then((b) => setBackend(b))
+  .catch((e) =>
+    console.warn(`wasm backend unavailable, using js: ${e instanceof Error ? e.message : e}`),
+  );
+
+/** "wasm · 2 threads", or "js". */
+export function engineName(): string {
+  const b = getBackend() as { name: string; getNumThreads?: () => number };
+  const n = b.getNumThreads?.();
+  return n ? `${b.name} · ${n} thread${n === 1 ? "" : "s"}` : b.name;
+}
+
 scope.onmessage = async (ev: MessageEvent<ToWorker>) => {
   const { id, ...req } = ev.data;
   try {
+    await engineReady;
     const value = await handle(req as Request);
     const hasAnalysis = value && (req.type === "analyze" || req.type === "interventions");
     post(

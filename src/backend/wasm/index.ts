@@ -177,7 +177,8 @@ export class WasmBackend extends ReferenceBackend {
   private stageBytes = 0;
   private stageI32: Int32Array = new Int32Array(0);
   private readonly poison =
-    typeof process !== "undefined" && process.env?.ATTN_POISON_UNINIT === "1";
+    (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env
+      ?.ATTN_POISON_UNINIT === "1";
 
   constructor(runtime: WasmRuntime) {
     super();
