@@ -151,6 +151,7 @@ static void run_one(const job_t *j, int t, float *work) {
   s.n = n1 - n0;
   s.k = g->K;
   s.full_m = g->M;
+  s.full_n = g->N;
   s.alpha = g->alpha;
   s.beta = g->beta;
   s.a = g->A + g->aoff[b] + (ptrdiff_t)m0 * g->ars;
@@ -237,7 +238,7 @@ static int run_batches(const attn_batched_t *g, const attn_kernel_t *kern, int b
   }
   const int total = nb * j.split_m * j.split_n;
   if (threads > total) threads = total;
-  j.work_floats = kern->work_floats(j.chunk_m < g->M ? j.chunk_m : g->M, g->K);
+  j.work_floats = kern->work_floats(j.chunk_m < g->M ? j.chunk_m : g->M, g->N, g->K);
   if (threads > 1)
     attn_pool_run(threads, job_worker, &j);
   else

@@ -20,8 +20,8 @@ extern "C" {
 /* One (sub-)GEMM on a single thread. */
 typedef struct {
   int m, n, k;
-  int full_m; /* M of the whole problem: picks the small-M path the same way
-                 however the rows are split over threads (bitwise-stable results) */
+  int full_m, full_n; /* M, N of the whole problem: pick the path the same way
+                         however it is split over threads (bitwise-stable results) */
   float alpha, beta;
   const float *a;
   ptrdiff_t ars, acs;
@@ -40,8 +40,8 @@ typedef struct {
   int mc, kc, nc;     /* cache blocking */
   int small_m_nn;     /* M <= this and B(k,j) unit stride in j -> unpacked kernel */
   int small_m_nt;     /* M <= this and B(k,j) unit stride in k -> unpacked kernel */
-  /* Floats of scratch needed by gemm() for a problem with these m and k. */
-  size_t (*work_floats)(int m, int k);
+  /* Floats of scratch needed by gemm() for a problem with these m, n and k. */
+  size_t (*work_floats)(int m, int n, int k);
   /* Computes one sub-GEMM; work is 64-byte aligned scratch of work_floats(). */
   void (*gemm)(const attn_sub_t *p, float *work);
 } attn_kernel_t;

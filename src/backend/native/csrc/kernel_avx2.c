@@ -74,9 +74,9 @@ static void ukernel(int kc, const float *restrict a, const float *restrict b, fl
 }
 
 /* ---- small M, B(k,j) = b[k*ldb + j]: R (<=2) rows x 32 columns ---- */
-INLINE void small_nn_block(int R, int k, float alpha, const float *a, ptrdiff_t lda,
-                           const float *b, ptrdiff_t ldb, float beta, float *c, ptrdiff_t ldc,
-                           int n) {
+INLINE void small_nn_block(int R, int k, float alpha, const float *a, ptrdiff_t ars,
+                           ptrdiff_t acs, const float *b, ptrdiff_t ldb, float beta, float *c,
+                           ptrdiff_t ldc, int n) {
   __m256 acc[2][4];
   __m256i mask[4];
   for (int v = 0; v < 4; v++) mask[v] = tail_mask8(n - 8 * v);
@@ -88,7 +88,7 @@ INLINE void small_nn_block(int R, int k, float alpha, const float *a, ptrdiff_t 
       const __m256 b0 = _mm256_loadu_ps(bp), b1 = _mm256_loadu_ps(bp + 8);
       const __m256 b2 = _mm256_loadu_ps(bp + 16), b3 = _mm256_loadu_ps(bp + 24);
       for (int r = 0; r < R; r++) {
-        const __m256 ar = _mm256_broadcast_ss(a + r * lda + p);
+        const __m256 ar = _mm256_broadcast_ss(a + r * ars + p * acs);
         acc[r][0] = _mm256_fmadd_ps(ar, b0, acc[r][0]);
         acc[r][1] = _mm256_fmadd_ps(ar, b1, acc[r][1]);
         acc[r][2] = _mm256_fmadd_ps(ar, b2, acc[r][2]);
@@ -101,7 +101,7 @@ INLINE void small_nn_block(int R, int k, float alpha, const float *a, ptrdiff_t 
       __m256 bv[4];
       for (int v = 0; v < 4; v++) bv[v] = _mm256_maskload_ps(bp + 8 * v, mask[v]);
       for (int r = 0; r < R; r++) {
-        const __m256 ar = _mm256_broadcast_ss(a + r * lda + p);
+        const __m256 ar = _mm256_broadcast_ss(a + r * ars + p * acs);
         for (int v = 0; v < 4; v++) acc[r][v] = _mm256_fmadd_ps(ar, bv[v], acc[r][v]);
       }
     }
@@ -117,8 +117,8 @@ INLINE void small_nn_block(int R, int k, float alpha, const float *a, ptrdiff_t 
 }
 
 /* m == 1: 64-column strips (8 ymm accumulators), B loads feed the FMAs directly. */
-static void small_nn_row(int n, int k, float alpha, const float *a, const float *b, ptrdiff_t ldb,
-                         float beta, float *c) {
+static void small_nn_row(int n, int k, float alpha, const float *a, ptrdiff_t acs, const float *b,
+                         ptrdiff_t ldb, float beta, float *c) {
   for (int j0 = 0; j0 < n; j0 += 64) {
     const int w = n - j0;
     __m256i mask[8];
@@ -130,13 +130,13 @@ static void small_nn_row(int n, int k, float alpha, const float *a, const float 
     const float *bj = b + j0;
     if (w >= 64) {
       for (int p = 0; p < k; p++) {
-        const __m256 ap = _mm256_broadcast_ss(a + p);
+        const __m256 ap = _mm256_broadcast_ss(a + p * acs);
         const float *bp = bj + p * ldb;
         for (int v = 0; v < 8; v++) acc[v] = _mm256_fmadd_ps(ap, _mm256_loadu_ps(bp + 8 * v), acc[v]);
       }
     } else {
       for (int p = 0; p < k; p++) {
-        const __m256 ap = _mm256_broadcast_ss(a + p);
+        const __m256 ap = _mm256_broadcast_ss(a + p * acs);
         const float *bp = bj + p * ldb;
         for (int v = 0; v < 8; v++)
           acc[v] = _mm256_fmadd_ps(ap, _mm256_maskload_ps(bp + 8 * v, mask[v]), acc[v]);
@@ -152,18 +152,21 @@ static void small_nn_row(int n, int k, float alpha, const float *a, const float 
   }
 }
 
-static void small_nn_cols(int m, int n, int k, float alpha, const float *a, ptrdiff_t lda,
-                          const float *b, ptrdiff_t ldb, float beta, float *c, ptrdiff_t ldc) {
+static void small_nn_cols(int m, int n, int k, float alpha, const float *a, ptrdiff_t ars,
+                          ptrdiff_t acs, const float *b, ptrdiff_t ldb, float beta, float *c,
+                          ptrdiff_t ldc) {
   if (m == 1) {
-    small_nn_row(n, k, alpha, a, b, ldb, beta, c);
+    small_nn_row(n, k, alpha, a, acs, b, ldb, beta, c);
     return;
   }
   for (int j0 = 0; j0 < n; j0 += 32) {
     int i0 = 0;
     for (; i0 + 2 <= m; i0 += 2)
-      small_nn_block(2, k, alpha, a + i0 * lda, lda, b + j0, ldb, beta, c + i0 * ldc + j0, ldc, n - j0);
+      small_nn_block(2, k, alpha, a + i0 * ars, ars, acs, b + j0, ldb, beta, c + i0 * ldc + j0, ldc,
+                     n - j0);
     if (i0 < m)
-      small_nn_block(1, k, alpha, a + i0 * lda, lda, b + j0, ldb, beta, c + i0 * ldc + j0, ldc, n - j0);
+      small_nn_block(1, k, alpha, a + i0 * ars, ars, acs, b + j0, ldb, beta, c + i0 * ldc + j0, ldc,
+                     n - j0);
   }
 }
 
@@ -171,17 +174,17 @@ static void small_nn_cols(int m, int n, int k, float alpha, const float *a, ptrd
 INLINE int floats_to_line(const float *p) { return (int)(((64u - ((uintptr_t)p & 63u)) & 63u) >> 2); }
 
 /* Start the column strips on a cache-line boundary of B when all rows share
- * one alignment (JS buffers are usually 16 mod 64); see kernel_avx512.c. */
-static void small_nn(int m, int n, int k, float alpha, const float *a, ptrdiff_t lda,
+ * one alignment (JS buffers are usually 16 mod 64); see small_avx512.h. */
+static void small_nn(int m, int n, int k, float alpha, const float *a, ptrdiff_t ars, ptrdiff_t acs,
                      const float *b, ptrdiff_t ldb, float beta, float *c, ptrdiff_t ldc) {
   const int head = floats_to_line(b);
   if (head > 0 && head < n && (ldb & 15) == 0) {
-    small_nn_cols(m, head, k, alpha, a, lda, b, ldb, beta, c, ldc);
+    small_nn_cols(m, head, k, alpha, a, ars, acs, b, ldb, beta, c, ldc);
     b += head;
     c += head;
     n -= head;
   }
-  small_nn_cols(m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+  small_nn_cols(m, n, k, alpha, a, ars, acs, b, ldb, beta, c, ldc);
 }
 
 INLINE float hsum256(__m256 v) {
@@ -242,9 +245,99 @@ INLINE void small_nt_rows(int R, int n, int k, float alpha, const float *a, ptrd
   for (; j0 < n; j0++) small_nt_block(R, 1, k, alpha, a, lda, b + j0 * ldb, ldb, beta, c + j0, ldc);
 }
 
+/* ---- M <= 4, B column-major: rows of B in memory order (see small_avx512.h:
+ * interleaving B rows defeats the hardware prefetcher when B comes from DRAM;
+ * 1 x 256 x 256 cold: 27 -> 15 us).  Only for rows of >= 128 floats: shorter
+ * ones interleaved are nearly sequential anyway.  Chunks of a row: [0, h0) then
+ * 8 floats at a time, h0 aligning the loads to 32 bytes when all rows share one
+ * alignment.  Every output is computed the same way wherever it is. */
+#define NT_SEQ_M 4
+
+INLINE __m128 reduce4_256(__m256 a0, __m256 a1, __m256 a2, __m256 a3) {
+  const __m256 h = _mm256_hadd_ps(_mm256_hadd_ps(a0, a1), _mm256_hadd_ps(a2, a3));
+  return _mm_add_ps(_mm256_castps256_ps128(h), _mm256_extractf128_ps(h, 1));
+}
+
+/* One B row against R (1..2) rows of A (read from L1): chunk 0 into s[.][0],
+ * then chunk i into s[.][i % 4]; four accumulators hide the FMA latency. */
+INLINE void nt_dot_row(const int R, int k, int h0, __m256i m0, const float *a, ptrdiff_t lda,
+                       const float *bj, __m256 *out) {
+  __m256 s[2][4];
+  for (int i = 0; i < R; i++) s[i][1] = s[i][2] = s[i][3] = _mm256_setzero_ps();
+  const __m256 bv = _mm256_maskload_ps(bj, m0);
+  for (int i = 0; i < R; i++) s[i][0] = _mm256_mul_ps(_mm256_maskload_ps(a + i * lda, m0), bv);
+  int p = h0;
+  for (; p + 32 <= k; p += 32) {
+#pragma GCC unroll 4
+    for (int u = 0; u < 4; u++) {
+      const __m256 b0 = _mm256_loadu_ps(bj + p + 8 * u);
+      for (int i = 0; i < R; i++)
+        s[i][(u + 1) & 3] =
+            _mm256_fmadd_ps(_mm256_loadu_ps(a + i * lda + p + 8 * u), b0, s[i][(u + 1) & 3]);
+    }
+  }
+#pragma GCC unroll 4
+  for (int u = 0; u < 4 && p < k; u++, p += 8) { /* up to 31 left: 4 chunks */
+    const __m256i mk = tail_mask8(k - p);
+    const __m256 b0 = _mm256_maskload_ps(bj + p, mk);
+    for (int i = 0; i < R; i++)
+      s[i][(u + 1) & 3] =
+          _mm256_fmadd_ps(_mm256_maskload_ps(a + i * lda + p, mk), b0, s[i][(u + 1) & 3]);
+  }
+  for (int i = 0; i < R; i++)
+    out[i] = _mm256_add_ps(_mm256_add_ps(s[i][0], s[i][1]), _mm256_add_ps(s[i][2], s[i][3]));
+}
+
+INLINE void nt_seq_rows(const int R, int n, int k, int h0, float alpha, const float *a,
+                        ptrdiff_t lda, const float *b, ptrdiff_t ldb, float beta, float *c,
+                        ptrdiff_t ldc) {
+  const __m256i m0 = tail_mask8(h0 < k ? h0 : k);
+  const __m128 va = _mm_set1_ps(alpha), vb = _mm_set1_ps(beta);
+  for (int j0 = 0; j0 < n; j0 += 4) {
+    const int nr = n - j0 < 4 ? n - j0 : 4;
+    __m256 r[4][2];
+    for (int q = 0; q < 4; q++) {
+      if (q < nr)
+        nt_dot_row(R, k, h0, m0, a, lda, b + (j0 + q) * ldb, r[q]);
+      else
+        r[q][0] = r[q][1] = _mm256_setzero_ps();
+    }
+    const __m128i sm = _mm_cmpgt_epi32(_mm_set1_epi32(nr), _mm_setr_epi32(0, 1, 2, 3));
+    for (int i = 0; i < R; i++) {
+      __m128 v = _mm_mul_ps(va, reduce4_256(r[0][i], r[1][i], r[2][i], r[3][i]));
+      if (beta != 0.0f) v = _mm_fmadd_ps(vb, _mm_maskload_ps(c + i * ldc + j0, sm), v);
+      _mm_maskstore_ps(c + i * ldc + j0, sm, v);
+    }
+  }
+}
+
+/* Blocks of ~256 KB of B, row pairs of A inside: a second pair re-reads the
+ * block from L2 instead of DRAM. */
+static void nt_seq(int m, int n, int k, float alpha, const float *a, ptrdiff_t lda,
+                   const float *b, ptrdiff_t ldb, float beta, float *c, ptrdiff_t ldc) {
+  int h0 = (ldb & 7) == 0 ? (int)(((32u - ((uintptr_t)b & 31u)) & 31u) >> 2) : 0;
+  if (h0 == 0) h0 = 8;
+  int blk = (65536 / (k > 0 ? k : 1)) & ~3;
+  if (blk < 4) blk = 4;
+  for (int j0 = 0; j0 < n; j0 += blk) {
+    const int nb = n - j0 < blk ? n - j0 : blk;
+    const float *bj = b + j0 * ldb;
+    for (int i0 = 0; i0 < m; i0 += 2) {
+      if (m - i0 >= 2)
+        nt_seq_rows(2, nb, k, h0, alpha, a + i0 * lda, lda, bj, ldb, beta, c + i0 * ldc + j0, ldc);
+      else
+        nt_seq_rows(1, nb, k, h0, alpha, a + i0 * lda, lda, bj, ldb, beta, c + i0 * ldc + j0, ldc);
+    }
+  }
+}
+
 /* Column blocks of 64 outer, row pairs inner (B block stays in cache). */
 static void small_nt(int m, int n, int k, float alpha, const float *a, ptrdiff_t lda,
                      const float *b, ptrdiff_t ldb, float beta, float *c, ptrdiff_t ldc) {
+  if (m <= NT_SEQ_M && k >= 128) {
+    nt_seq(m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+    return;
+  }
   for (int j0 = 0; j0 < n; j0 += 64) {
     const int nb = n - j0 < 64 ? n - j0 : 64;
     const float *bj = b + j0 * ldb;

@@ -50,7 +50,7 @@ static void ukernel(int kc, const float *restrict a, const float *restrict b, fl
 
 /* B(k,j) = b[k*ldb + j]: one row of C at a time, 64-column strips kept in a
  * local accumulator (axpy form, vectorises along j). */
-static void small_nn(int m, int n, int k, float alpha, const float *a, ptrdiff_t lda,
+static void small_nn(int m, int n, int k, float alpha, const float *a, ptrdiff_t ars, ptrdiff_t acs,
                      const float *b, ptrdiff_t ldb, float beta, float *c, ptrdiff_t ldc) {
   float acc[64];
   for (int i = 0; i < m; i++) {
@@ -59,13 +59,13 @@ static void small_nn(int m, int n, int k, float alpha, const float *a, ptrdiff_t
       for (int j = 0; j < 64; j++) acc[j] = 0.0f;
       if (w == 64) {
         for (int p = 0; p < k; p++) {
-          const float ap = a[i * lda + p];
+          const float ap = a[i * ars + p * acs];
           const float *bp = b + p * ldb + j0;
           for (int j = 0; j < 64; j++) acc[j] += ap * bp[j];
         }
       } else {
         for (int p = 0; p < k; p++) {
-          const float ap = a[i * lda + p];
+          const float ap = a[i * ars + p * acs];
           const float *bp = b + p * ldb + j0;
           for (int j = 0; j < w; j++) acc[j] += ap * bp[j];
         }
