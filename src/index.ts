@@ -1,7 +1,9 @@
 /** Attention Lab's public API. */
+import { useBackend } from "./backend/select.js";
 export * from "./tensor/index.js";
 export type { Backend, DType } from "./backend/backend.js";
 export { ReferenceBackend } from "./backend/reference/index.js";
+export { BACKEND_NAMES, type BackendName, useBackend } from "./backend/select.js";
 export { AttnError } from "./errors.js";
 export { Module, ModuleList, parameter } from "./nn/module.js";
 export { Linear, Embedding, LayerNorm, Dropout } from "./nn/layers.js";
@@ -30,3 +32,7 @@ export {
   trainWordTokenizer,
   trainBpeTokenizer,
 } from "./tokenizers/index.js";
+
+// The package's default engine: the fastest backend that loads here (native C, then
+// WebAssembly, then TypeScript), or the one ATTN_BACKEND names. `useBackend(name)` changes it.
+useBackend();
