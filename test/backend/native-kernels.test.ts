@@ -13,7 +13,6 @@ import type {
   Backend,
   BinaryOp,
   CrossEntropyArgs,
-  TypedArray,
   UnaryOp,
   View,
 } from "../../src/backend/backend.js";
@@ -25,6 +24,8 @@ import {
 } from "../../src/backend/native/addon.js";
 import { NativeBackend } from "../../src/backend/native/index.js";
 import { ReferenceBackend } from "../../src/backend/reference/index.js";
+import { contiguousStrides } from "../../src/tensor/shape.js";
+import { SPECIALS, assertClose, rand, view } from "../helpers/kernels.js";
 
 const addon = loadNativeAddon();
 const skip = addon === null ? "attn_native addon not built (npm run build:native)" : false;
@@ -56,56 +57,9 @@ function viaC<T>(name: string, fn: () => T): T {
   return r;
 }
 
-/** Deterministic values in [lo, hi). */
-function rand(n: number, seed: number, lo = -1, hi = 1): Float32Array {
-  let s = seed >>> 0;
-  const a = new Float32Array(n);
-  for (let i = 0; i < n; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    a[i] = lo + ((hi - lo) * s) / 4294967296;
-  }
-  return a;
-}
-
 function randInt(n: number, seed: number, hi: number): Int32Array {
   const r = rand(n, seed, 0, hi);
   return Int32Array.from(r, (v) => Math.min(hi - 1, Math.floor(v)));
-}
-
-const SPECIALS = [0, -0, 1e-30, -1e-30, 1e-45, Infinity, -Infinity, NaN, 88, -88, 100, -100, 0.5];
-
-/** |a - e| <= atol + rtol |e| everywhere; NaN and infinities must match exactly. */
-function assertClose(
-  actual: ArrayLike<number>,
-  expected: ArrayLike<number>,
-  what: string,
-  rtol = 1e-5,
-  atol = 1e-6,
-): void {
-  assert.equal(actual.length, expected.length, `${what}: length`);
-  for (let i = 0; i < expected.length; i++) {
-    const a = actual[i];
-    const e = expected[i];
-    const ok =
-      Number.isNaN(e) || !Number.isFinite(e)
-        ? Object.is(a, e) || (Number.isNaN(a) && Number.isNaN(e))
-        : Math.abs(a - e) <= atol + rtol * Math.abs(e);
-    if (!ok) assert.fail(`${what}: element ${i} is ${a}, expected ${e}`);
-  }
-}
-
-function contiguousStrides(shape: readonly number[]): number[] {
-  const st = new Array<number>(shape.length);
-  let acc = 1;
-  for (let d = shape.length - 1; d >= 0; d--) {
-    st[d] = acc;
-    acc *= shape[d];
-  }
-  return st;
-}
-
-function view(data: TypedArray, shape: number[], strides?: number[], offset = 0): View {
-  return { data, offset, shape, strides: strides ?? contiguousStrides(shape) };
 }
 
 const size = (shape: readonly number[]) => shape.reduce((a, b) => a * b, 1);

@@ -16,13 +16,13 @@ import type {
   MatmulOperand,
   TypedArray,
   UnaryOp,
-  View,
 } from "../../src/backend/backend.js";
 import { ReferenceBackend } from "../../src/backend/reference/index.js";
 import { sizeClass } from "../../src/backend/wasm/heap.js";
 import { WasmBackend } from "../../src/backend/wasm/index.js";
 import { createWasmBackend } from "../../src/backend/wasm/node.js";
 import type { WasmRuntime } from "../../src/backend/wasm/runtime.js";
+import { SPECIALS, assertClose, rand, view } from "../helpers/kernels.js";
 
 const calls = new Map<string, number>();
 
@@ -59,41 +59,12 @@ before(async () => {
   assert.equal(base.runtime.readyThreads, 2);
 });
 
-/** Deterministic values in [lo, hi). */
-function rand(n: number, seed: number, lo = -1, hi = 1): Float32Array {
-  let s = (seed * 2654435761) >>> 0;
-  const a = new Float32Array(n);
-  for (let i = 0; i < n; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    a[i] = lo + ((hi - lo) * s) / 4294967296;
-  }
-  return a;
-}
-
 /** A copy of `src` in the wasm backend's memory. */
 function inWasm<T extends Float32Array | Int32Array>(src: T, be: WasmBackend = wasm): T {
   const a = be.allocate(src instanceof Int32Array ? "int32" : "float32", src.length) as T;
   a.set(src);
   assert.ok(be.owns(a));
   return a;
-}
-
-function assertClose(
-  actual: ArrayLike<number>,
-  expected: ArrayLike<number>,
-  what: string,
-  rtol = 1e-5,
-  atol = 1e-6,
-): void {
-  assert.equal(actual.length, expected.length, `${what}: length`);
-  for (let i = 0; i < expected.length; i++) {
-    const a = actual[i];
-    const e = expected[i];
-    const ok = Number.isFinite(e)
-      ? Math.abs(a - e) <= atol + rtol * Math.abs(e)
-      : Object.is(a, e) || (Number.isNaN(a) && Number.isNaN(e));
-    if (!ok) assert.fail(`${what}: element ${i} is ${a}, expected ${e}`);
-  }
 }
 
 function assertBitwise(a: Float32Array, b: Float32Array, what: string): void {
@@ -500,21 +471,6 @@ const BINARY: BinaryOp[] = [
   "gt",
   "ge",
 ];
-const SPECIALS = [0, -0, 1e-30, -1e-30, Infinity, -Infinity, NaN, 88, -88, 100, -100, 0.5];
-
-function strides(shape: readonly number[]): number[] {
-  const st = new Array<number>(shape.length);
-  let acc = 1;
-  for (let d = shape.length - 1; d >= 0; d--) {
-    st[d] = acc;
-    acc *= shape[d];
-  }
-  return st;
-}
-
-function view(data: TypedArray, shape: number[], st?: number[], offset = 0): View {
-  return { data, offset, shape, strides: st ?? strides(shape) };
-}
 
 /**
  * Runs `run(backend, out)` on the wasm backend (1 and 2 threads, which must
