@@ -116,7 +116,9 @@ describe("beam search", () => {
     const greedy = beamSearch(m, one, { beam: 1, alpha: 0, maxLen: 10 })[0];
     assert.ok(hyps.length >= 1);
     for (let i = 1; i < hyps.length; i++) assert.ok(hyps[i - 1].score >= hyps[i].score);
-    assert.ok(hyps[0].logProb >= greedy.logProb - 1e-9);
+    // The same tokens scored in a batch of 4 and of 1 take different GEMM paths:
+    // equal up to float32 rounding, not bit for bit.
+    assert.ok(hyps[0].logProb >= greedy.logProb - 1e-5);
   });
   test("GNMT length penalty", () => {
     assert.equal(lengthPenalty(1, 0.6), 1);

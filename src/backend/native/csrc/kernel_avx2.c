@@ -248,9 +248,9 @@ INLINE void small_nt_rows(int R, int n, int k, float alpha, const float *a, ptrd
 /* ---- M <= 4, B column-major: rows of B in memory order (see small_avx512.h:
  * interleaving B rows defeats the hardware prefetcher when B comes from DRAM;
  * 1 x 256 x 256 cold: 27 -> 15 us).  Only for rows of >= 128 floats: shorter
- * ones interleaved are nearly sequential anyway.  Chunks of a row: [0, h0) then
- * 8 floats at a time, h0 aligning the loads to 32 bytes when all rows share one
- * alignment.  Every output is computed the same way wherever it is. */
+ * ones interleaved are nearly sequential anyway.  Chunks of a row: 8 floats at
+ * a time from k = 0, whatever the address.  Every output is computed the same
+ * way wherever it is. */
 #define NT_SEQ_M 4
 
 INLINE __m128 reduce4_256(__m256 a0, __m256 a1, __m256 a2, __m256 a3) {
@@ -315,8 +315,9 @@ INLINE void nt_seq_rows(const int R, int n, int k, int h0, float alpha, const fl
  * block from L2 instead of DRAM. */
 static void nt_seq(int m, int n, int k, float alpha, const float *a, ptrdiff_t lda,
                    const float *b, ptrdiff_t ldb, float beta, float *c, ptrdiff_t ldc) {
-  int h0 = (ldb & 7) == 0 ? (int)(((32u - ((uintptr_t)b & 31u)) & 31u) >> 2) : 0;
-  if (h0 == 0) h0 = 8;
+  /* Chunks start at k = 0, whatever the address: the summation order (and so the
+   * result) must not depend on where the buffer sits in memory. */
+  const int h0 = 8;
   int blk = (65536 / (k > 0 ? k : 1)) & ~3;
   if (blk < 4) blk = 4;
   for (int j0 = 0; j0 < n; j0 += blk) {

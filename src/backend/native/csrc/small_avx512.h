@@ -176,8 +176,10 @@ INLINE void small_nt_block(int R, int J, int k, int head, float alpha, const flo
 INLINE void small_nt_rows(int R, int n, int k, float alpha, const float *a, ptrdiff_t lda,
                           const float *b, ptrdiff_t ldb, float beta, float *c, ptrdiff_t ldc,
                           const float *pf, int pf_n) {
-  /* peel k so B rows load whole cache lines, if all rows share one alignment */
-  const int head = (ldb & 15) == 0 ? floats_to_line(b) : 0;
+  /* No peeling of k to align the B loads: the lanes each k lands in, and so the
+   * rounding of the sum, must not depend on where the buffer happens to sit
+   * (JS buffers move between runs: results would differ from run to run). */
+  const int head = 0;
   int j0 = 0;
   for (; j0 + 4 <= n; j0 += 4) {
     if (pf)
@@ -195,11 +197,10 @@ INLINE void small_nt_rows(int R, int n, int k, float alpha, const float *a, ptrd
  * stream: interleaving even 2 rows of 1 KB (as small_nt_block does) halves the
  * rate (measured 9.5 vs 21 GB/s from DRAM, 1 x 256 x 256 cold: 29 -> 17 us).
  * Used for K <= 512: longer rows prefetch well anyway, and there the blocked
- * code is faster when B is in cache.  A row is cut into chunks: [0, h0), then
- * 16 floats at a time (h0 = floats to the row's next cache line when all rows
- * share one alignment, else 16), so the B loads are whole lines.  Each output
- * is computed the same way whatever its position, so splitting N over threads
- * gives the same bits. */
+ * code is faster when B is in cache.  A row is cut into chunks of 16 floats
+ * from k = 0 (never aligned to the address: the sum's rounding would then
+ * depend on where the buffer sits).  Each output is computed the same way
+ * whatever its position, so splitting N over threads gives the same bits. */
 #define NT_REG_CHUNKS 17 /* x kept in registers up to 16 full chunks + a head */
 
 /* R = 1 and at most NT_REG_CHUNKS chunks: x lives in registers, one load per
@@ -303,8 +304,9 @@ INLINE void nt_seq_mem(const int R, int n, int k, int h0, float alpha, const flo
 
 static void nt_seq(int m, int n, int k, float alpha, const float *a, ptrdiff_t lda,
                    const float *b, ptrdiff_t ldb, float beta, float *c, ptrdiff_t ldc) {
-  int h0 = (ldb & 15) == 0 ? floats_to_line(b) : 0;
-  if (h0 == 0) h0 = 16;
+  /* Chunks start at k = 0, whatever the address: the summation order (and so the
+   * result) must not depend on where the buffer sits in memory. */
+  const int h0 = 16;
   const int nc = k <= h0 ? 1 : 1 + (k - h0 + 15) / 16;
 #define NT_REGS(NC) nt_seq_regs(NC, n, k, h0, alpha, a, b, ldb, beta, c)
   if (m == 1 && nc <= NT_REG_CHUNKS) {
