@@ -59,6 +59,39 @@ export type BinaryOp =
   | "gt"
   | "ge";
 
+/**
+ * Every unary and binary op, in the order of the C kernels' op codes (the enums
+ * of src/backend/kernels/kernels.h): the native and wasm glue pass the index.
+ */
+export const UNARY_OPS: readonly UnaryOp[] = [
+  "neg",
+  "exp",
+  "log",
+  "sqrt",
+  "rsqrt",
+  "tanh",
+  "relu",
+  "gelu_tanh",
+  "gelu_erf",
+  "abs",
+  "sigmoid",
+];
+export const BINARY_OPS: readonly BinaryOp[] = [
+  "add",
+  "sub",
+  "mul",
+  "div",
+  "pow",
+  "max",
+  "min",
+  "eq",
+  "ne",
+  "lt",
+  "le",
+  "gt",
+  "ge",
+];
+
 /** Operands of a batched matrix product: element (i, k) of batch b is at data[offsets[b] + i*rowStride + k*colStride]. */
 export interface MatmulOperand {
   data: FloatArray;

@@ -11,12 +11,12 @@ import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import { before, describe, test } from "node:test";
 import type {
-  BinaryOp,
   CrossEntropyArgs,
   MatmulOperand,
   TypedArray,
   UnaryOp,
 } from "../../src/backend/backend.js";
+import { BINARY_OPS, UNARY_OPS } from "../../src/backend/backend.js";
 import { ReferenceBackend } from "../../src/backend/reference/index.js";
 import { sizeClass } from "../../src/backend/wasm/heap.js";
 import { WasmBackend } from "../../src/backend/wasm/index.js";
@@ -443,35 +443,6 @@ describe("wasm allocator", () => {
 // Non-GEMM kernels against the reference backend
 // ---------------------------------------------------------------------------
 
-const UNARY: UnaryOp[] = [
-  "neg",
-  "exp",
-  "log",
-  "sqrt",
-  "rsqrt",
-  "tanh",
-  "relu",
-  "gelu_tanh",
-  "gelu_erf",
-  "abs",
-  "sigmoid",
-];
-const BINARY: BinaryOp[] = [
-  "add",
-  "sub",
-  "mul",
-  "div",
-  "pow",
-  "max",
-  "min",
-  "eq",
-  "ne",
-  "lt",
-  "le",
-  "gt",
-  "ge",
-];
-
 /**
  * Runs `run(backend, out)` on the wasm backend (1 and 2 threads, which must
  * agree bitwise) and on the reference, and compares the outputs.
@@ -526,7 +497,7 @@ function unaryInput(op: UnaryOp, n: number, seed: number): Float32Array {
 
 describe("wasm kernels vs reference", () => {
   test("unary: every op, strided/broadcast views, special values, threaded sizes", () => {
-    for (const op of UNARY)
+    for (const op of UNARY_OPS)
       for (const [rows, cols] of [
         [1, 1],
         [3, 17],
@@ -548,7 +519,7 @@ describe("wasm kernels vs reference", () => {
   });
 
   test("unaryGrad: every op", () => {
-    for (const op of UNARY)
+    for (const op of UNARY_OPS)
       for (const n of [1, 37, 100003]) {
         const x = unaryInput(op, n, n);
         const y = new Float32Array(n);
@@ -566,7 +537,7 @@ describe("wasm kernels vs reference", () => {
   });
 
   test("binary: every op with broadcasting; where with float and int32 conditions", () => {
-    for (const op of BINARY)
+    for (const op of BINARY_OPS)
       for (const [rows, cols] of [
         [2, 3],
         [300, 512],

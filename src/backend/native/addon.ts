@@ -7,7 +7,6 @@ import { existsSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import type { BinaryOp, UnaryOp } from "../backend.js";
 
 export interface NativeAddon {
   /**
@@ -192,36 +191,8 @@ export interface NativeAddon {
   ): void;
 }
 
-/** Unary op codes of the addon: the index in this list. */
-export const UNARY_OPS: readonly UnaryOp[] = [
-  "neg",
-  "exp",
-  "log",
-  "sqrt",
-  "rsqrt",
-  "tanh",
-  "relu",
-  "gelu_tanh",
-  "gelu_erf",
-  "abs",
-  "sigmoid",
-];
-/** Binary op codes of the addon: the index in this list. */
-export const BINARY_OPS: readonly BinaryOp[] = [
-  "add",
-  "sub",
-  "mul",
-  "div",
-  "pow",
-  "max",
-  "min",
-  "eq",
-  "ne",
-  "lt",
-  "le",
-  "gt",
-  "ge",
-];
+/** Op codes of the addon: the index in these lists. */
+export { BINARY_OPS, UNARY_OPS } from "../backend.js";
 /** Largest rank of a strided view the addon takes (ATTN_MAX_DIMS). */
 export const NATIVE_MAX_DIMS = 16;
 

@@ -20,39 +20,20 @@ import type {
   UnaryOp,
   View,
 } from "../backend.js";
+import { BINARY_OPS, UNARY_OPS } from "../backend.js";
 import { ReferenceBackend } from "../reference/index.js";
 import { matmul as referenceMatmul } from "../reference/matmul.js";
 import type { KernelExports, WasmRuntime } from "./runtime.js";
 
 /** Op codes of src/backend/kernels/kernels.h (enum order). */
-const UNARY_CODES: Record<UnaryOp, number> = {
-  neg: 0,
-  exp: 1,
-  log: 2,
-  sqrt: 3,
-  rsqrt: 4,
-  tanh: 5,
-  relu: 6,
-  gelu_tanh: 7,
-  gelu_erf: 8,
-  abs: 9,
-  sigmoid: 10,
-};
-const BINARY_CODES: Record<BinaryOp, number> = {
-  add: 0,
-  sub: 1,
-  mul: 2,
-  div: 3,
-  pow: 4,
-  max: 5,
-  min: 6,
-  eq: 7,
-  ne: 8,
-  lt: 9,
-  le: 10,
-  gt: 11,
-  ge: 12,
-};
+const UNARY_CODES = Object.fromEntries(UNARY_OPS.map((op, i) => [op, i])) as Record<
+  UnaryOp,
+  number
+>;
+const BINARY_CODES = Object.fromEntries(BINARY_OPS.map((op, i) => [op, i])) as Record<
+  BinaryOp,
+  number
+>;
 /** Rank limit of the strided kernels (ATTN_MAX_DIMS). */
 const MAX_DIMS = 16;
 
