@@ -21,6 +21,7 @@ import {
   nativeAddonLoadError,
   type NativeAddon,
 } from "../src/backend/native/addon.js";
+import { arg, median } from "./util.js";
 
 type Layout = "NN" | "NT" | "TN";
 
@@ -142,17 +143,6 @@ const SHAPES: Shape[] = [
   { group: "base-attn", M: 32, N: 32, K: 64, layout: "NT", batch: 128, heads: 8 },
   { group: "base-attn", M: 32, N: 64, K: 32, layout: "NN", batch: 128, bHeads: 8, aHeads: 1 },
 ];
-
-function arg(name: string, fallback: string): string {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 && i + 1 < process.argv.length ? process.argv[i + 1] : fallback;
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
-}
 
 function describe(s: Shape): string {
   const b = s.batch ?? 1;

@@ -12,6 +12,7 @@ import {
   nativeAddonLoadError,
   type NativeAddon,
 } from "../src/backend/native/addon.js";
+import { arg, median } from "./util.js";
 
 interface Shape {
   name: string;
@@ -36,17 +37,6 @@ const SHAPES: Shape[] = [
   { name: "attn scores 8x(128x128x32)", M: 128, N: 128, K: 32, transB: true, batch: 8 },
   { name: "decode attn 8x(1x512x64)", M: 1, N: 512, K: 64, transB: true, batch: 8 },
 ];
-
-function arg(name: string, fallback: string): string {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 && i + 1 < process.argv.length ? process.argv[i + 1] : fallback;
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
-}
 
 function setup(shape: Shape): () => void {
   const { M, N, K } = shape;

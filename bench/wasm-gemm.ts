@@ -10,6 +10,7 @@ import { cpus } from "node:os";
 import { performance } from "node:perf_hooks";
 import type { MatmulOperand } from "../src/backend/backend.js";
 import { createWasmBackend } from "../src/backend/wasm/node.js";
+import { arg, median } from "./util.js";
 
 interface Shape {
   name: string;
@@ -38,17 +39,6 @@ const SHAPES: Shape[] = [
   { name: "attn scores 256x(32x32x64)", M: 32, N: 32, K: 64, transB: true, batch: 256 },
   { name: "decode attn 8x(1x512x64)", M: 1, N: 512, K: 64, transB: true, batch: 8 },
 ];
-
-function arg(name: string, fallback: string): string {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 && i + 1 < process.argv.length ? process.argv[i + 1] : fallback;
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
-}
 
 const backend = createWasmBackend({ threads: 1 });
 const runs = Number(arg("runs", "9"));

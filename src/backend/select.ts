@@ -13,9 +13,15 @@ import { createWasmBackend } from "./wasm/node.js";
 export type BackendName = "native" | "wasm" | "js";
 export const BACKEND_NAMES: readonly BackendName[] = ["native", "wasm", "js"];
 
+let nativeBackend: Backend | null | undefined;
+
+/** The native backend, created once per process (its buffer pool is shared by every caller). */
 function tryNative(): Backend | null {
-  const addon = loadNativeAddon();
-  return addon ? new NativeBackend(addon) : null;
+  if (nativeBackend === undefined) {
+    const addon = loadNativeAddon();
+    nativeBackend = addon ? new NativeBackend(addon) : null;
+  }
+  return nativeBackend;
 }
 
 let wasmBackend: Backend | null | undefined;

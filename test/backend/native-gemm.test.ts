@@ -12,6 +12,7 @@ import {
   nativeAddonPath,
   type NativeAddon,
 } from "../../src/backend/native/addon.js";
+import { referenceGemm } from "../helpers/kernels.js";
 
 const addon = loadNativeAddon();
 
@@ -93,27 +94,24 @@ function build(c: Case): Built {
   const bOffsets = Int32Array.from({ length: batch }, (_, b) => (b % bPeriod) * bSize + 2);
   const cOffsets = Int32Array.from({ length: batch }, (_, b) => b * cSize + 1);
 
-  const expected = Float64Array.from(C);
-  const bound = new Float64Array(C.length);
-  for (let b = 0; b < batch; b++) {
-    for (let i = 0; i < M; i++) {
-      for (let j = 0; j < N; j++) {
-        let s = 0;
-        let mag = 0;
-        for (let k = 0; k < K; k++) {
-          const p =
-            A[aOffsets[b] + i * aRowStride + k * aColStride] *
-            B[bOffsets[b] + k * bRowStride + j * bColStride];
-          s += p;
-          mag += Math.abs(p);
-        }
-        const ci = cOffsets[b] + i * ldc + j;
-        const old = C[ci];
-        expected[ci] = alpha * s + (beta === 0 ? 0 : beta * old);
-        bound[ci] = Math.abs(alpha) * mag + (beta === 0 ? 0 : Math.abs(beta * old));
-      }
-    }
-  }
+  const { expected, bound } = referenceGemm(
+    M,
+    N,
+    K,
+    alpha,
+    A,
+    aOffsets,
+    aRowStride,
+    aColStride,
+    B,
+    bOffsets,
+    bRowStride,
+    bColStride,
+    C,
+    cOffsets,
+    ldc,
+    beta,
+  );
   const C0 = C.slice();
   return {
     args: [

@@ -22,7 +22,7 @@ import { sizeClass } from "../../src/backend/wasm/heap.js";
 import { WasmBackend } from "../../src/backend/wasm/index.js";
 import { createWasmBackend } from "../../src/backend/wasm/node.js";
 import type { WasmRuntime } from "../../src/backend/wasm/runtime.js";
-import { SPECIALS, assertClose, rand, view } from "../helpers/kernels.js";
+import { SPECIALS, assertClose, rand, referenceGemm, view } from "../helpers/kernels.js";
 
 const calls = new Map<string, number>();
 
@@ -145,27 +145,24 @@ function build(c: Case, seed: number): Built {
     colStride: c.transB ? bLead : gap,
   };
   const cOff = Int32Array.from({ length: batch }, (_, i) => (c.sharedC ? 0 : i * cSize) + 1);
-  const expected = Float64Array.from(C);
-  const bound = new Float64Array(C.length);
-  for (let e = 0; e < batch; e++) {
-    for (let i = 0; i < M; i++) {
-      for (let j = 0; j < N; j++) {
-        let s = 0;
-        let mag = 0;
-        for (let k = 0; k < K; k++) {
-          const p =
-            A[a.offsets[e] + i * a.rowStride + k * a.colStride] *
-            B[b.offsets[e] + k * b.rowStride + j * b.colStride];
-          s += p;
-          mag += Math.abs(p);
-        }
-        const ci = cOff[e] + i * ldc + j;
-        const old = c.accumulate ? expected[ci] : 0;
-        expected[ci] = alpha * s + old;
-        bound[ci] = Math.abs(alpha) * mag + Math.abs(old) + bound[ci];
-      }
-    }
-  }
+  const { expected, bound } = referenceGemm(
+    M,
+    N,
+    K,
+    alpha,
+    A,
+    a.offsets,
+    a.rowStride,
+    a.colStride,
+    B,
+    b.offsets,
+    b.rowStride,
+    b.colStride,
+    C,
+    cOff,
+    ldc,
+    c.accumulate ? 1 : 0,
+  );
   return { a, b, c: { data: C, offsets: cOff, ldc }, C0: C.slice(), expected, bound };
 }
 

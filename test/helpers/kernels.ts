@@ -54,3 +54,49 @@ export function assertClose(
 export function view(data: TypedArray, shape: number[], strides?: number[], offset = 0): View {
   return { data, offset, shape, strides: strides ?? contiguousStrides(shape) };
 }
+
+/**
+ * C = alpha·A·B + beta·C in float64 for every batch entry, in order (entries
+ * may share C), with an error scale per element: Σ|alpha·a·b| + |beta·C|.
+ * Element (i, k) of entry e of A is A[aOff[e] + i·ars + k·acs]; likewise B; C rows have stride ldc.
+ */
+export function referenceGemm(
+  M: number,
+  N: number,
+  K: number,
+  alpha: number,
+  A: ArrayLike<number>,
+  aOff: ArrayLike<number>,
+  ars: number,
+  acs: number,
+  B: ArrayLike<number>,
+  bOff: ArrayLike<number>,
+  brs: number,
+  bcs: number,
+  C: ArrayLike<number>,
+  cOff: ArrayLike<number>,
+  ldc: number,
+  beta: number,
+): { expected: Float64Array; bound: Float64Array } {
+  const expected = Float64Array.from(C);
+  const bound = new Float64Array(C.length);
+  for (let e = 0; e < cOff.length; e++) {
+    for (let i = 0; i < M; i++) {
+      for (let j = 0; j < N; j++) {
+        let s = 0;
+        let mag = 0;
+        for (let k = 0; k < K; k++) {
+          const p = A[aOff[e] + i * ars + k * acs] * B[bOff[e] + k * brs + j * bcs];
+          s += p;
+          mag += Math.abs(p);
+        }
+        const ci = cOff[e] + i * ldc + j;
+        const old = beta === 0 ? 0 : beta * expected[ci];
+        expected[ci] = alpha * s + old;
+        bound[ci] =
+          Math.abs(alpha) * mag + Math.abs(old) + (beta === 0 ? 0 : Math.abs(beta) * bound[ci]);
+      }
+    }
+  }
+  return { expected, bound };
+}
