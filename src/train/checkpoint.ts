@@ -201,6 +201,17 @@ function statOrNull(p: string): fs.Stats | null {
   return fs.statSync(p, { throwIfNoEntry: false }) ?? null;
 }
 
+/**
+ * Which directory `p` is, as a string that changes whenever a save swaps it.
+ * The inode alone is not enough: a deleted version's inode number is reused
+ * by a later one, so a read spanning two saves could pass for one version.
+ * Creation and change times (ns) tell such directories apart.
+ */
+function identity(p: string): string | null {
+  const st = fs.statSync(p, { bigint: true, throwIfNoEntry: false });
+  return st ? `${st.ino}/${st.birthtimeNs}/${st.ctimeNs}` : null;
+}
+
 function listDir(dir: string): string[] {
   try {
     return fs.readdirSync(dir);
@@ -450,7 +461,7 @@ export function loadCheckpoint(dir: string, opts: LoadOptions = {}): LoadedCheck
   for (let attempt = 0; attempt < 5; attempt++) {
     const where = locate(target);
     if (!where) throw new AttnError(`checkpoint ${dir}: not found`);
-    const ino = statOrNull(where)?.ino;
+    const id = identity(where);
     let result: LoadedCheckpoint | null = null;
     let error: unknown = null;
     try {
@@ -459,7 +470,7 @@ export function loadCheckpoint(dir: string, opts: LoadOptions = {}): LoadedCheck
       error = e;
     }
     // A save swapped the directory while we read it: the files may mix versions. Read again.
-    if (statOrNull(where)?.ino !== ino) continue;
+    if (identity(where) !== id) continue;
     if (error) throw error;
     return result!;
   }
