@@ -4,7 +4,9 @@
  * the sub-layer ("pre": x + Sublayer(LayerNorm(x)), as GPT-2).
  */
 import type { Mulberry32, Tensor } from "../tensor/index.js";
-import { add } from "../tensor/index.js";
+import { add, reshape } from "../tensor/index.js";
+import { AttnError } from "../errors.js";
+import { fmt } from "../tensor/shape.js";
 import { type AttentionCallOptions, MultiHeadAttention } from "../nn/attention.js";
 import type { KVCache } from "../nn/kv-cache.js";
 import { type Activation, FeedForward } from "../nn/ffn.js";
@@ -25,7 +27,7 @@ export interface LayerOptions {
   attnBias: boolean;
   lnEps: number;
   positional: PositionalKind;
-  init: (out: number, inp: number) => Tensor;
+  init: (out: number, inp: number, fused?: number) => Tensor;
   rng: Mulberry32;
 }
 
@@ -44,7 +46,7 @@ export function layerOptions(
     | "lnEps"
     | "positional"
   >,
-  init: (out: number, inp: number) => Tensor,
+  init: (out: number, inp: number, fused?: number) => Tensor,
   rng: Mulberry32,
 ): LayerOptions {
   return {
@@ -142,24 +144,35 @@ export class DecoderLayer extends Module {
 
   /**
    * x [B, T, d]; memory [B, S, d]; selfMask (causal + target padding); memoryMask
-   * (source padding). With a cache, x holds only the new positions.
+   * (source padding). With a cache, x holds only the new positions; memory may
+   * then be null (its K/V are in cache.cross). `group` > 1: consecutive groups
+   * of that many rows of x (beams, one position each) share one memory row,
+   * and cross-attention runs them as the query positions of that row.
    */
   forward(
     x: Tensor,
-    memory: Tensor,
+    memory: Tensor | null,
     selfMask: Tensor | null,
     memoryMask: Tensor | null,
     cache?: DecoderLayerCache,
     positionOffset = 0,
+    group = 1,
   ): Tensor {
     const selfAttn = (h: Tensor) =>
       this.drop.forward(
         this.self_attn.forward(h, h, { mask: selfMask, cache: cache?.self, positionOffset }),
       );
-    const crossAttn = (h: Tensor) =>
-      this.drop.forward(
-        this.cross_attn.forward(h, memory, { mask: memoryMask, memoryCache: cache?.cross }),
-      );
+    const crossAttn = (h: Tensor) => {
+      const call = { mask: memoryMask, memoryCache: cache?.cross };
+      if (group === 1) return this.drop.forward(this.cross_attn.forward(h, memory, call));
+      const [R, T, d] = h.shape;
+      if (T !== 1 || R % group !== 0)
+        throw new AttnError(
+          `decoder: groups of ${group} need one position per row, got ${fmt(h.shape)}`,
+        );
+      const grouped = reshape(h, [R / group, group, d]);
+      return this.drop.forward(reshape(this.cross_attn.forward(grouped, memory, call), [R, T, d]));
+    };
     const ffn = (h: Tensor) => this.drop.forward(this.ffn.forward(h));
     let out: Tensor;
     if (this.o.normPlacement === "post") {

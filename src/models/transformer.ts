@@ -14,7 +14,11 @@ import {
   Mulberry32,
   type Tensor,
   crossEntropy,
+  keep,
   matmul,
+  noGrad,
+  slice,
+  tidy,
   reshape,
   transpose,
   where,
@@ -25,7 +29,7 @@ import { type EncoderDecoderConfig, validateConfig } from "./config.js";
 import { Stack } from "./embedding-input.js";
 import { type InitPolicy, initPolicy } from "./init.js";
 import { Module } from "../nn/module.js";
-import { KVCache } from "../nn/kv-cache.js";
+import { KVCache, reorderRows } from "../nn/kv-cache.js";
 
 function stackInput(cfg: EncoderDecoderConfig, init: InitPolicy, rng: Mulberry32, owner: string) {
   return {
@@ -87,15 +91,16 @@ export class Decoder extends Stack {
   forward(
     tgt: Tensor,
     table: Tensor,
-    memory: Tensor,
+    memory: Tensor | null,
     selfMask: Tensor | null,
     memoryMask: Tensor | null,
     cache?: DecoderLayerCache[],
     offset = 0,
+    group = 1,
   ): Tensor {
     let x = this.embedInputs(tgt, table, offset);
     this.layers.items.forEach((layer, i) => {
-      x = layer.forward(x, memory, selfMask, memoryMask, cache?.[i], offset);
+      x = layer.forward(x, memory, selfMask, memoryMask, cache?.[i], offset, group);
     });
     if (this.norm) x = this.norm.forward(x);
     return this.tap("out", x);
@@ -111,13 +116,25 @@ export interface PaddingOptions {
   tgtPadding?: Tensor;
 }
 
-/** What decoding keeps per source batch: the memory, its mask, and per-layer K/V caches. */
+/**
+ * What decoding keeps per source batch: the source mask [N, 1, 1, S], the
+ * memory's K/V per layer (cache[i].cross, computed once) and the decoder's
+ * self-attention K/V (cache[i].self, one row per hypothesis).
+ */
 export interface EncoderDecoderState {
-  memory: Tensor;
-  srcMask: Tensor | null;
+  srcMask: Tensor;
   cache: DecoderLayerCache[];
   /** Positions decoded so far. */
   length: number;
+  /** Decoder rows per source sentence (the beam width; 1 for greedy). */
+  group: number;
+}
+
+export interface StartDecodingOptions {
+  /** Decoder rows per source sentence, consecutive (beam search); default 1. */
+  group?: number;
+  /** Positions to allocate the self-attention caches for (default: the model's maxLen). */
+  capacity?: number;
 }
 
 /** Runtime experiment switches (the explorer's interventions). */
@@ -246,37 +263,79 @@ export class Transformer extends Module {
     return { loss: this.tap("loss", loss), logits };
   }
 
-  /** Starts incremental decoding for a source batch. */
-  startDecoding(src: Tensor): EncoderDecoderState {
-    const { memory, srcMask } = this.encode(src);
-    return {
-      memory,
-      srcMask,
-      cache: this.decoder.layers.items.map(() => ({
-        self: new KVCache(this.config.maxLen),
-        cross: new KVCache(),
-      })),
-      length: 0,
-    };
+  /**
+   * Starts incremental decoding for a source batch [N, S]: encodes it and
+   * computes every layer's cross-attention K/V once. The decoder then runs
+   * N * group rows (group consecutive rows per sentence).
+   */
+  startDecoding(src: Tensor, opts: StartDecodingOptions = {}): EncoderDecoderState {
+    const group = opts.group ?? 1;
+    return tidy(() => {
+      const { memory, srcMask } = this.encode(src);
+      const cache = this.decoder.layers.items.map((layer) => {
+        const c = { self: new KVCache(opts.capacity ?? this.config.maxLen), cross: new KVCache() };
+        layer.cross_attn.primeMemory(memory, c.cross);
+        return c;
+      });
+      return { srcMask: keep(srcMask), cache, length: 0, group };
+    });
   }
 
-  /** Feeds the next target tokens [B, t] (usually t = 1) and returns their logits [B, t, V]. */
-  decodeStep(state: EncoderDecoderState, tokens: Tensor): Tensor {
+  /**
+   * Feeds the next target tokens [R, t] (usually t = 1) and returns their
+   * logits [R, t, V], or with lastOnly only the last position's [R, 1, V].
+   */
+  decodeStep(
+    state: EncoderDecoderState,
+    tokens: Tensor,
+    opts: { lastOnly?: boolean } = {},
+  ): Tensor {
     const t = tokens.shape[1];
-    const causal = this.interventions.noCausalMask
-      ? null
-      : causalMask(t, state.length + t, state.length);
-    const h = this.decoder.forward(
+    // One new position may see every cached one: no mask to build.
+    const causal =
+      this.interventions.noCausalMask || t === 1
+        ? null
+        : causalMask(t, state.length + t, state.length);
+    let h = this.decoder.forward(
       tokens,
       this.tgtTable,
-      state.memory,
+      null,
       causal,
       state.srcMask,
       state.cache,
       state.length,
+      state.group,
     );
     state.length += t;
+    if (opts.lastOnly && t > 1) h = slice(h, 1, t - 1);
     return this.project(h);
+  }
+
+  /**
+   * Reorders the decoding batch in place: decoder row i continues old row
+   * rowParents[i] (beam search), and when sentenceKeep is given, sentence j
+   * is old sentence sentenceKeep[j] (finished sentences leave; ascending).
+   */
+  selectRows(
+    state: EncoderDecoderState,
+    rowParents: ArrayLike<number>,
+    sentenceKeep?: ArrayLike<number>,
+  ): void {
+    noGrad(() => {
+      for (const c of state.cache) {
+        c.self.reorder(rowParents);
+        if (sentenceKeep) c.cross.reorder(sentenceKeep);
+      }
+      if (sentenceKeep) {
+        const old = state.srcMask;
+        state.srcMask = keep(
+          reorderRows(old, sentenceKeep, () => {
+            throw new AttnError("selectRows: sentences must be kept in ascending order");
+          }),
+        );
+        old.dispose();
+      }
+    });
   }
 }
 
@@ -286,4 +345,5 @@ export function freeDecodingCaches(state: EncoderDecoderState): void {
     c.self.dispose();
     c.cross.dispose();
   }
+  state.srcMask.dispose();
 }

@@ -33,7 +33,7 @@ export interface MultiHeadAttentionOptions {
   /** Dropout on the attention weights (GPT-2 style); 0 in the paper's model. */
   attnDropout: number;
   /** Initial [out, in] matrices. */
-  init: (out: number, inp: number) => Tensor;
+  init: (out: number, inp: number, fused?: number) => Tensor;
   rng: Mulberry32;
 }
 
@@ -74,11 +74,13 @@ export class MultiHeadAttention extends Module {
     }
     this.heads = heads;
     this.dK = dModel / heads;
-    const proj = () => new Linear(dModel, dModel, { bias, rng, weight: init(dModel, dModel) });
-    this.q_proj = this.addModule("q_proj", proj());
-    this.k_proj = this.addModule("k_proj", proj());
-    this.v_proj = this.addModule("v_proj", proj());
-    this.out_proj = this.addModule("out_proj", proj());
+    // `fused`: how many projections a fused-matrix implementation would stack with this one.
+    const proj = (fused: number) =>
+      new Linear(dModel, dModel, { bias, rng, weight: init(dModel, dModel, fused) });
+    this.q_proj = this.addModule("q_proj", proj(isSelfAttention ? 3 : 1));
+    this.k_proj = this.addModule("k_proj", proj(isSelfAttention ? 3 : 2));
+    this.v_proj = this.addModule("v_proj", proj(isSelfAttention ? 3 : 2));
+    this.out_proj = this.addModule("out_proj", proj(1));
   }
 
   /** [B, T, d_model] -> [B, H, T, d_k] (a view: no copy). */
@@ -87,8 +89,19 @@ export class MultiHeadAttention extends Module {
     return permute(reshape(x, [B, T, this.heads, this.dK]), [0, 2, 1, 3]);
   }
 
-  /** query [B, Tq, d]; keyValue [B, Tk, d] (the query itself for self-attention). */
-  forward(query: Tensor, keyValue: Tensor, call: AttentionCallOptions = {}): Tensor {
+  /** Cross-attention: stores K and V of the memory [B, S, d] in `cache`, once per source. */
+  primeMemory(memory: Tensor, cache: KVCache): void {
+    cache.k?.dispose();
+    cache.v?.dispose();
+    cache.k = keep(this.splitHeads(this.k_proj.forward(memory)));
+    cache.v = keep(this.splitHeads(this.v_proj.forward(memory)));
+  }
+
+  /**
+   * query [B, Tq, d]; keyValue [B, Tk, d] (the query itself for self-attention;
+   * may be null when `memoryCache` already holds the memory's K and V).
+   */
+  forward(query: Tensor, keyValue: Tensor | null, call: AttentionCallOptions = {}): Tensor {
     const [B, Tq, d] = query.shape;
     const offset = call.positionOffset ?? 0;
     const rope = this.isSelfAttention && this.opts.positional === "rope";
@@ -100,6 +113,7 @@ export class MultiHeadAttention extends Module {
       k = call.memoryCache.k;
       v = call.memoryCache.v;
     } else {
+      if (!keyValue) throw new AttnError("attention: no keys/values given and none cached");
       k = this.splitHeads(this.k_proj.forward(keyValue));
       v = this.splitHeads(this.v_proj.forward(keyValue));
       if (rope) k = applyRope(k, offset);

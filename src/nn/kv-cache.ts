@@ -4,13 +4,16 @@
  * `capacity` positions, and attention reads `k`/`v`: views of the filled part
  * (no copy of earlier positions per step). For cross-attention the memory's
  * K and V are stored once in `k`/`v` directly.
+ *
+ * Beam search and batch compaction reorder the rows in place (`reorder`):
+ * only rows whose source changed are copied, so no step allocates a buffer.
  */
 import { AttnError } from "../errors.js";
+import type { View } from "../backend/backend.js";
 import { getBackend, keep, noGrad } from "../tensor/engine.js";
 import { fmt } from "../tensor/shape.js";
 import { Tensor } from "../tensor/tensor.js";
-import { select, slice } from "../tensor/ops/view.js";
-import { stack } from "../tensor/ops/concat.js";
+import { slice } from "../tensor/ops/view.js";
 
 export class KVCache {
   /** Keys of every cached position, [B, H, length, d_k] (a view of the buffer). */
@@ -19,6 +22,8 @@ export class KVCache {
   v: Tensor | null = null;
   private kBuf: Tensor | null = null;
   private vBuf: Tensor | null = null;
+  /** One row, for reorders whose parents form a cycle (allocated at the first such reorder). */
+  private scratch: Tensor | null = null;
 
   /** `capacity`: positions to allocate for at once (e.g. the model's maximum length); grows if exceeded. */
   constructor(readonly capacity = 0) {}
@@ -43,56 +48,112 @@ export class KVCache {
         this.kBuf = grow(this.kBuf, this.k, k, cap);
         this.vBuf = grow(this.vBuf, this.v, v, cap);
       }
+      const rows = k.shape[0];
       write(this.kBuf, k, len);
       write(this.vBuf!, v, len);
       this.k?.dispose();
       this.v?.dispose();
-      this.k = keep(slice(this.kBuf, 2, 0, len + t));
-      this.v = keep(slice(this.vBuf!, 2, 0, len + t));
+      this.k = keep(filled(this.kBuf, rows, 0, len + t));
+      this.v = keep(filled(this.vBuf!, rows, 0, len + t));
     });
   }
 
-  /** Reorders the batch rows (beam search: row i becomes old row parents[i]). */
-  reorder(parents: number[]): void {
+  /**
+   * Reorders the batch rows in place: row i becomes old row parents[i]
+   * (beam search), and rows from parents.length on are dropped (finished
+   * sentences leave the batch).
+   */
+  reorder(parents: ArrayLike<number>): void {
     noGrad(() => {
       for (const key of ["k", "v"] as const) {
         const t = this[key];
         if (!t) continue;
-        const oldBuf = key === "k" ? this.kBuf : this.vBuf;
-        if (!oldBuf) {
-          // Stored directly (cross-attention memory): a compact copy.
-          this[key] = keep(
-            stack(
-              parents.map((p) => select(t, 0, p)),
-              0,
-            ),
-          );
-        } else {
-          const [, H, cap, D] = oldBuf.shape;
-          const buf = keep(Tensor.uninit([parents.length, H, cap, D], t.dtype));
-          const view = slice(buf, 2, 0, t.shape[2]);
-          parents.forEach((p, i) => {
-            const src = select(t, 0, p);
-            const dst = select(view, 0, i);
-            getBackend().copy(src.view(), dst.view());
-            src.dispose();
-            dst.dispose();
-          });
-          this[key] = keep(view);
-          oldBuf.dispose();
-          if (key === "k") this.kBuf = buf;
-          else this.vBuf = buf;
-        }
+        this[key] = keep(reorderRows(t, parents, () => this.scratchFor(t)));
         t.dispose();
       }
     });
   }
 
+  private scratchFor(t: Tensor): Tensor {
+    const rowSize = t.size / t.shape[0];
+    if (!this.scratch || this.scratch.size < rowSize || this.scratch.dtype !== t.dtype) {
+      this.scratch?.dispose();
+      this.scratch = keep(Tensor.uninit([rowSize], t.dtype));
+    }
+    return this.scratch;
+  }
+
   /** Frees everything; the cache is empty (and reusable) afterwards. */
   dispose(): void {
-    for (const t of [this.k, this.v, this.kBuf, this.vBuf]) t?.dispose();
-    this.k = this.v = this.kBuf = this.vBuf = null;
+    for (const t of [this.k, this.v, this.kBuf, this.vBuf, this.scratch]) t?.dispose();
+    this.k = this.v = this.kBuf = this.vBuf = this.scratch = null;
   }
+}
+
+/**
+ * Row i of t becomes old row parents[i], in place, for the first
+ * parents.length rows; returns the view of those rows. t's rows must not
+ * overlap (true of any tensor whose axis 0 is outermost in memory). A row is
+ * overwritten only after every row reading it has been copied; a cycle of
+ * parents goes through `scratch` (one row).
+ */
+export function reorderRows(t: Tensor, parents: ArrayLike<number>, scratch: () => Tensor): Tensor {
+  const R = t.shape[0];
+  const n = parents.length;
+  if (n > R) throw new AttnError(`reorderRows: ${n} rows asked of a batch of ${R}`);
+  const pending = new Int32Array(R);
+  for (let i = 0; i < n; i++) {
+    const p = parents[i];
+    if (!(p >= 0 && p < R)) throw new AttnError(`reorderRows: parent ${p} is not a row of ${R}`);
+    if (p !== i) pending[p]++;
+  }
+  const rowShape = t.shape.slice(1);
+  const rowStrides = t.strides.slice(1);
+  const data = t.data;
+  const row = (r: number): View => ({
+    data,
+    offset: t.offset + r * t.strides[0],
+    shape: rowShape,
+    strides: rowStrides,
+  });
+  const be = getBackend();
+  const done = new Uint8Array(n);
+  const ready: number[] = [];
+  for (let i = 0; i < n; i++) if (parents[i] !== i && pending[i] === 0) ready.push(i);
+  // Trees first: a row whose readers are all done can be overwritten.
+  while (ready.length > 0) {
+    const i = ready.pop()!;
+    const p = parents[i];
+    be.copy(row(p), row(i));
+    done[i] = 1;
+    if (--pending[p] === 0 && p < n && parents[p] !== p && !done[p]) ready.push(p);
+  }
+  // What is left are cycles: save one row, shift the others along, restore.
+  for (let i = 0; i < n; i++) {
+    if (done[i] || parents[i] === i) continue;
+    const s = scratch();
+    const sv: View = { data: s.data, offset: s.offset, shape: rowShape, strides: packed(rowShape) };
+    be.copy(row(i), sv);
+    let cur = i;
+    while (parents[cur] !== i) {
+      be.copy(row(parents[cur]), row(cur));
+      done[cur] = 1;
+      cur = parents[cur];
+    }
+    be.copy(sv, row(cur));
+    done[cur] = 1;
+  }
+  return slice(t, 0, 0, n);
+}
+
+function packed(shape: readonly number[]): number[] {
+  const s = new Array<number>(shape.length);
+  let acc = 1;
+  for (let d = shape.length - 1; d >= 0; d--) {
+    s[d] = acc;
+    acc *= shape[d];
+  }
+  return s;
 }
 
 /** A buffer for `cap` positions shaped like `like`, holding the `cached` positions. */
@@ -108,9 +169,21 @@ function sameLead(buf: Tensor, x: Tensor): boolean {
   return buf.shape[0] === x.shape[0] && buf.shape[1] === x.shape[1] && buf.shape[3] === x.shape[3];
 }
 
-/** buf[:, :, at : at + t, :] = x. */
+/** The view buf[:rows, :, from:to, :]. */
+function filled(buf: Tensor, rows: number, from: number, to: number): Tensor {
+  const [, H, , D] = buf.shape;
+  return new Tensor(
+    buf.storage,
+    buf.dtype,
+    [rows, H, to - from, D],
+    buf.strides,
+    buf.offset + from * buf.strides[2],
+  );
+}
+
+/** buf[:rows, :, at : at + t, :] = x. */
 function write(buf: Tensor, x: Tensor, at: number): void {
-  const dst = slice(buf, 2, at, at + x.shape[2]);
+  const dst = filled(buf, x.shape[0], at, at + x.shape[2]);
   getBackend().copy(x.view(), dst.view());
   dst.dispose();
 }

@@ -6,11 +6,10 @@
  */
 import { AttnError } from "../errors.js";
 import type { Seq2SeqBatch } from "../data/batching.js";
-import { makeSeq2SeqBatch } from "../data/batching.js";
 import { readParallelTsv, readText } from "../data/readers.js";
 import { type LmBatch, LmSource, PairsSource, TaskSource } from "../data/sources.js";
 import { type Pair, getTask, makeSplit } from "../data/tasks.js";
-import { greedyDecode, translateIds } from "../generate/seq2seq.js";
+import { translateAll } from "../generate/translate.js";
 import { type ModelConfig, validateConfig } from "../models/config.js";
 import type { GPT } from "../models/gpt.js";
 import type { Transformer } from "../models/transformer.js";
@@ -207,31 +206,8 @@ export function heldOutPairs(cfg: RunConfig, data: LoadedData, limit?: number): 
   throw new AttnError("held-out pairs exist only for translation runs");
 }
 
-/** Greedy (or beam) translations of many sentences, in batches. */
-export function translateAll(
-  model: Seq2Seq,
-  tok: Tokenizer,
-  sources: string[],
-  opts: { beam?: number; batchSize?: number; maxLen?: number } = {},
-): string[] {
-  const out: string[] = [];
-  const bs = opts.batchSize ?? 64;
-  const maxSrc = model.config.maxLen;
-  for (let i = 0; i < sources.length; i += bs) {
-    const chunk = sources.slice(i, i + bs).map((s) => tok.encode(s).slice(0, maxSrc - 1));
-    const b = makeSeq2SeqBatch(chunk.map((src) => ({ src, tgt: [] })));
-    const ids = tidy(() => {
-      const src = fromArray(b.src, [b.size, b.srcLen], "int32");
-      const longest = Math.max(...chunk.map((c) => c.length));
-      const maxLen = Math.min(opts.maxLen ?? longest + 50, maxSrc);
-      return opts.beam && opts.beam > 1
-        ? translateIds(model, src, { beam: opts.beam, maxLen })
-        : greedyDecode(model, src, { maxLen });
-    });
-    for (const row of ids) out.push(tok.decode(row));
-  }
-  return out;
-}
+/** Translations of many sentences in input order (moved to src/generate/translate.ts). */
+export { translateAll } from "../generate/translate.js";
 
 /** Held-out metrics: exact match and token-level accuracy for tasks, BLEU for corpora, perplexity for text. */
 export function evaluateRun(
@@ -239,7 +215,7 @@ export function evaluateRun(
   model: Transformer | GPT,
   tok: Tokenizer,
   data: LoadedData,
-  opts: { limit?: number; beam?: number } = {},
+  opts: { limit?: number; beam?: number; alpha?: number; maxLen?: number } = {},
 ): Metrics {
   const wasTraining = model.training;
   model.eval();
@@ -251,7 +227,7 @@ export function evaluateRun(
       model as Transformer,
       tok,
       pairs.map((p) => p.src),
-      { beam: opts.beam },
+      { beam: opts.beam, alpha: opts.alpha, maxLen: opts.maxLen },
     );
     const refs = pairs.map((p) => p.tgt);
     const metrics: Metrics = { exact_match: exactMatch(hyps, refs), n: pairs.length };

@@ -1,0 +1,372 @@
+/**
+ * The decode loop of the encoder-decoder: greedy and beam search over a batch
+ * of sentences, one decoder forward per step for the whole batch. "At each
+ * step the model is auto-regressive, consuming the previously generated
+ * symbols as additional input when generating the next" (§3).
+ *
+ * - The beams of all sentences share one batch (k consecutive rows per
+ *   sentence); cross-attention K/V are computed once per sentence and the k
+ *   beams attend to them as k query positions of that sentence.
+ * - The self-attention KV cache is reordered by beam parent in place, and
+ *   finished sentences leave the batch (rows are compacted).
+ * - Beam semantics follow fairseq (and the PyTorch peer): the top 2k
+ *   expansions per sentence in score order; an EOS among the first k closes a
+ *   hypothesis with score log P / lp, lp = ((5 + |Y|) / 6)^α, |Y| counting the
+ *   EOS (GNMT, Wu et al. 2016); the first k non-EOS expansions stay alive; a
+ *   sentence stops once it holds k closed hypotheses; at its length limit only
+ *   EOS is allowed. PAD and BOS are never chosen.
+ */
+import { AttnError } from "../errors.js";
+import {
+  type EncoderDecoderState,
+  type Transformer,
+  freeDecodingCaches,
+} from "../models/transformer.js";
+import { type Tensor, fromArray, logSoftmax, noGrad, tidy } from "../tensor/index.js";
+
+export interface DecodeOptions {
+  /** Beam width k (default 1: greedy). */
+  beam?: number;
+  /** GNMT length penalty α (default 0.6, the paper's). */
+  alpha?: number;
+  /**
+   * Most tokens before EOS, for every sentence. Default: the sentence's
+   * source length + 50. Clipped to the model's positions (maxLen - 1).
+   */
+  maxLen?: number;
+  /**
+   * "beam" runs beam search even for beam 1 (with scores; it equals greedy);
+   * default: greedy for beam 1, else beam search.
+   */
+  search?: "greedy" | "beam";
+  /** Called once per step, after the forward pass and before the choice. */
+  onStep?: (step: DecodeStep) => void;
+}
+
+/** What a step hook sees. Arrays are valid only during the call. */
+export interface DecodeStep {
+  /** Position of the tokens being chosen (0: the first after BOS). */
+  step: number;
+  /** Decoder rows in this step's batch (sentences still decoding × beam). */
+  rows: number;
+  vocab: number;
+  /** Rows per sentence (1 for greedy). */
+  beam: number;
+  /** [rows, vocab] logits of the last position, row-major. */
+  logits: Float32Array;
+  /** [rows, vocab] log-softmax of the logits (beam search only). */
+  logProbs: Float32Array | null;
+  /** Index (into the call's sources) of each row's sentence. */
+  sentence: Int32Array;
+  /** Cumulative log P of each row's prefix (beam search only; -Infinity for dead beams). */
+  scores: Float64Array | null;
+  /** The tokens (after BOS) of a row's prefix. */
+  prefix(row: number): number[];
+  state: EncoderDecoderState;
+}
+
+export interface Hypothesis {
+  /** Tokens without BOS/EOS. */
+  tokens: number[];
+  /** log P(tokens, EOS); NaN for greedy, which computes no probabilities. */
+  logProb: number;
+  /** logProb / lp(|tokens| + 1); NaN for greedy. */
+  score: number;
+}
+
+/** GNMT length penalty lp(Y) = (5 + |Y|)^α / (5 + 1)^α. */
+export function lengthPenalty(length: number, alpha: number): number {
+  return ((5 + length) / 6) ** alpha;
+}
+
+/**
+ * Decodes a batch of source sentences (token ids without EOS; the loop adds
+ * it). Returns, per sentence and in input order, its hypotheses best first:
+ * greedy gives one, beam search every closed one by normalised score.
+ */
+export function decodeBatch(
+  model: Transformer,
+  sources: readonly (readonly number[])[],
+  opts: DecodeOptions = {},
+): Hypothesis[][] {
+  const k = opts.beam ?? 1;
+  if (!Number.isInteger(k) || k < 1)
+    throw new AttnError(`decode: beam must be a positive integer, got ${k}`);
+  const alpha = opts.alpha ?? 0.6;
+  if (!Number.isFinite(alpha))
+    throw new AttnError(`decode: length penalty must be a number, got ${alpha}`);
+  if (opts.maxLen !== undefined && !(Number.isInteger(opts.maxLen) && opts.maxLen >= 0))
+    throw new AttnError(`decode: maxLen must be a non-negative integer, got ${opts.maxLen}`);
+  const N = sources.length;
+  if (N === 0) return [];
+  const cfg = model.config;
+  const positions = cfg.maxLen;
+  const limits = new Int32Array(N);
+  let S = 0;
+  for (let s = 0; s < N; s++) {
+    const n = sources[s].length;
+    if (n + 1 > positions)
+      throw new AttnError(
+        `decode: source ${s} has ${n} tokens; with EOS the model's ${positions} positions allow ${positions - 1}`,
+      );
+    S = Math.max(S, n + 1);
+    limits[s] = Math.min(opts.maxLen ?? n + 50, positions - 1);
+  }
+  let maxLimit = 0;
+  for (let s = 0; s < N; s++) maxLimit = Math.max(maxLimit, limits[s]);
+  // The source batch: ids, EOS, PAD (as the training batches).
+  const src = new Int32Array(N * S).fill(cfg.padId);
+  for (let s = 0; s < N; s++) {
+    src.set(sources[s], s * S);
+    src[s * S + sources[s].length] = cfg.eosId;
+  }
+  return noGrad(() =>
+    tidy(() => {
+      const state = model.startDecoding(fromArray(src, [N, S], "int32"), {
+        group: k,
+        capacity: maxLimit + 1,
+      });
+      try {
+        const loop = new Loop(model, state, limits, k, alpha, opts.onStep);
+        return k === 1 && opts.search !== "beam" ? loop.greedy() : loop.beam();
+      } finally {
+        freeDecodingCaches(state);
+      }
+    }),
+  );
+}
+
+/** Index of the largest value of data[off, off + V), skipping columns a and b (first on ties). */
+function argmaxSkipping(data: ArrayLike<number>, off: number, V: number, a: number, b: number) {
+  let best = -1;
+  let bestV = Number.NEGATIVE_INFINITY;
+  for (let i = 0; i < V; i++) {
+    const v = data[off + i];
+    if (v > bestV && i !== a && i !== b) {
+      bestV = v;
+      best = i;
+    }
+  }
+  return best;
+}
+
+class Loop {
+  readonly V: number;
+  /** History of each row's tokens, [rows, maxSteps], and its double buffer. */
+  hist: Int32Array;
+  histNext: Int32Array;
+  readonly T: number;
+
+  constructor(
+    readonly model: Transformer,
+    readonly state: EncoderDecoderState,
+    readonly limits: Int32Array,
+    readonly k: number,
+    readonly alpha: number,
+    readonly onStep?: (s: DecodeStep) => void,
+  ) {
+    this.V = model.config.vocabSize;
+    this.T = Math.max(...limits) + 1;
+    this.hist = new Int32Array(limits.length * k * this.T);
+    this.histNext = new Int32Array(this.hist.length);
+  }
+
+  /** One decoder forward for all rows: the last position's logits, read in place. */
+  private forward(tokens: Int32Array, rows: number, fn: (logits: Tensor) => void): void {
+    tidy(() => {
+      const ids = fromArray(tokens.subarray(0, rows), [rows, 1], "int32");
+      fn(this.model.decodeStep(this.state, ids, { lastOnly: true }));
+    });
+  }
+
+  private hook(
+    step: number,
+    rows: number,
+    logits: Tensor,
+    logProbs: Tensor | null,
+    sentence: Int32Array,
+    scores: Float64Array | null,
+  ): void {
+    if (!this.onStep) return;
+    const T = this.T;
+    const hist = this.hist;
+    this.onStep({
+      step,
+      rows,
+      vocab: this.V,
+      beam: this.k,
+      logits: flat(logits),
+      logProbs: logProbs ? flat(logProbs) : null,
+      sentence: sentence.subarray(0, rows),
+      scores: scores ? scores.subarray(0, rows) : null,
+      prefix: (r) => Array.from(hist.subarray(r * T, r * T + step)),
+      state: this.state,
+    });
+  }
+
+  greedy(): Hypothesis[][] {
+    const { V, T, limits } = this;
+    const { padId, bosId, eosId } = this.model.config;
+    const N = limits.length;
+    const out: Hypothesis[][] = new Array(N);
+    const sentence = Int32Array.from({ length: N }, (_, i) => i);
+    const tokens = new Int32Array(N).fill(bosId);
+    const keepRows = new Int32Array(N);
+    let rows = N;
+    for (let step = 0; rows > 0; step++) {
+      let kept = 0;
+      this.forward(tokens, rows, (logits) => {
+        this.hook(step, rows, logits, null, sentence, null);
+        const data = logits.data;
+        const base = logits.offset;
+        for (let r = 0; r < rows; r++) {
+          const s = sentence[r];
+          // At the length limit only EOS; a row of NaN (a broken model) also ends.
+          const best = step >= limits[s] ? -1 : argmaxSkipping(data, base + r * V, V, padId, bosId);
+          const next = best < 0 ? eosId : best;
+          if (next === eosId) {
+            out[s] = [
+              {
+                tokens: Array.from(this.hist.subarray(r * T, r * T + step)),
+                logProb: Number.NaN,
+                score: Number.NaN,
+              },
+            ];
+            continue;
+          }
+          this.hist[r * T + step] = next;
+          tokens[r] = next;
+          keepRows[kept++] = r;
+        }
+      });
+      if (kept < rows) {
+        // Finished sentences leave the batch: move the survivors up.
+        for (let i = 0; i < kept; i++) {
+          const r = keepRows[i];
+          sentence[i] = sentence[r];
+          tokens[i] = tokens[r];
+          if (r !== i) this.hist.copyWithin(i * T, r * T, r * T + step + 1);
+        }
+        if (kept > 0)
+          this.model.selectRows(this.state, keepRows.subarray(0, kept), keepRows.subarray(0, kept));
+      }
+      rows = kept;
+    }
+    return out;
+  }
+
+  beam(): Hypothesis[][] {
+    const { V, T, k, limits, alpha } = this;
+    const { padId, bosId, eosId } = this.model.config;
+    const N = limits.length;
+    const finished: Hypothesis[][] = Array.from({ length: N }, () => []);
+    let n = N; // sentences still decoding
+    const sentOf = Int32Array.from({ length: N }, (_, i) => i);
+    const rowSentence = new Int32Array(N * k);
+    for (let r = 0; r < N * k; r++) rowSentence[r] = Math.floor(r / k);
+    let scores = new Float64Array(N * k).fill(Number.NEGATIVE_INFINITY);
+    let nextScores = new Float64Array(N * k);
+    for (let j = 0; j < N; j++) scores[j * k] = 0;
+    const tokens = new Int32Array(N * k).fill(bosId);
+    const parents = new Int32Array(N * k);
+    const keepSent = new Int32Array(N);
+    // The top 2k expansions of one sentence, best first.
+    const K2 = 2 * k;
+    const topS = new Float64Array(K2);
+    const topR = new Int32Array(K2);
+    const topW = new Int32Array(K2);
+    for (let step = 0; n > 0; step++) {
+      const rows = n * k;
+      let newRows = 0;
+      let keptSent = 0;
+      this.forward(tokens, rows, (logits) => {
+        const logp = logSoftmax(logits);
+        this.hook(step, rows, logits, logp, rowSentence, scores);
+        const lp = logp.data;
+        const base = logp.offset;
+        for (let j = 0; j < n; j++) {
+          const s = sentOf[j];
+          const forced = step >= limits[s];
+          let filled = 0;
+          for (let q = 0; q < k; q++) {
+            const r = j * k + q;
+            const sc = scores[r];
+            if (sc === Number.NEGATIVE_INFINITY) continue;
+            const off = base + r * V;
+            const from = forced ? eosId : 0;
+            const to = forced ? eosId + 1 : V;
+            for (let w = from; w < to; w++) {
+              if (w === padId || w === bosId) continue;
+              const c = sc + lp[off + w];
+              if (filled === K2 ? !(c > topS[K2 - 1]) : !(c > Number.NEGATIVE_INFINITY)) continue;
+              // Insert after equal scores: earlier (row, word) wins ties.
+              let i = filled < K2 ? filled++ : K2 - 1;
+              while (i > 0 && topS[i - 1] < c) {
+                topS[i] = topS[i - 1];
+                topR[i] = topR[i - 1];
+                topW[i] = topW[i - 1];
+                i--;
+              }
+              topS[i] = c;
+              topR[i] = r;
+              topW[i] = w;
+            }
+          }
+          const fin = finished[s];
+          const first = newRows;
+          for (let i = 0; i < filled; i++) {
+            const r = topR[i];
+            if (topW[i] === eosId) {
+              if (i < k)
+                fin.push({
+                  tokens: Array.from(this.hist.subarray(r * T, r * T + step)),
+                  logProb: topS[i],
+                  score: topS[i] / lengthPenalty(step + 1, alpha),
+                });
+            } else if (newRows - first < k) {
+              parents[newRows] = r;
+              tokens[newRows] = topW[i];
+              nextScores[newRows++] = topS[i];
+            }
+          }
+          if (fin.length >= k || newRows === first) {
+            newRows = first; // the sentence is done: its rows leave
+            continue;
+          }
+          // Fewer than k live expansions: pad with dead beams.
+          while (newRows - first < k) {
+            parents[newRows] = parents[first];
+            tokens[newRows] = tokens[first];
+            nextScores[newRows++] = Number.NEGATIVE_INFINITY;
+          }
+          keepSent[keptSent++] = j;
+        }
+      });
+      if (keptSent === 0) break;
+      // Each new row continues its parent's history and cache.
+      for (let i = 0; i < newRows; i++) {
+        const p = parents[i];
+        this.histNext.set(this.hist.subarray(p * T, p * T + step), i * T);
+        this.histNext[i * T + step] = tokens[i];
+      }
+      [this.hist, this.histNext] = [this.histNext, this.hist];
+      [scores, nextScores] = [nextScores, scores];
+      for (let j = 0; j < keptSent; j++) sentOf[j] = sentOf[keepSent[j]];
+      for (let r = 0; r < newRows; r++) rowSentence[r] = sentOf[Math.floor(r / k)];
+      this.model.selectRows(
+        this.state,
+        parents.subarray(0, newRows),
+        keptSent < n ? keepSent.subarray(0, keptSent) : undefined,
+      );
+      n = keptSent;
+    }
+    // Best first by normalised score; a stable sort keeps the earlier on ties.
+    return finished.map((f) => f.sort((a, b) => b.score - a.score));
+  }
+}
+
+/** A contiguous [rows, 1, V] tensor's values, without a copy. */
+function flat(t: Tensor): Float32Array {
+  if (!t.isContiguous()) return t.values() as Float32Array;
+  return (t.data as Float32Array).subarray(t.offset, t.offset + t.size);
+}
