@@ -1,76 +1,64 @@
 /** `attn eval`, `attn translate` and `attn generate`: using a trained checkpoint. */
-import { createInterface } from "node:readline";
 import type { Command } from "commander";
 import { AttnError } from "../errors.js";
 import { generateTokens } from "../generate/lm.js";
-import { GPT, Transformer } from "../models/index.js";
-import { evaluateRun, loadData, translateAll } from "../train/recipe.js";
+import { GPT } from "../models/index.js";
 import { loadRun } from "./load.js";
 import { floatFlag, intFlag } from "./options.js";
+import { type EvalFlags, type TranslateFlags, runEval, runTranslate } from "./use-translate.js";
+
+/** --beam, --length-penalty, --max-len: how translate and eval decode. */
+function decodeFlags(cmd: Command): void {
+  cmd
+    .option("--beam <k>", "beam width (1 = greedy)", intFlag("beam", 1, 64), 1)
+    .option(
+      "--length-penalty <alpha>",
+      "GNMT length penalty alpha of beam search",
+      floatFlag("length-penalty", 0, 10),
+      0.6,
+    )
+    .option(
+      "--max-len <n>",
+      "most output tokens (default: source length + 50)",
+      intFlag("max-len", 1),
+    );
+}
 
 export function registerUse(program: Command): void {
   program
     .command("eval")
     .description(
-      "held-out quality of a checkpoint: exact match (tasks), BLEU (corpora), perplexity (text)",
+      "held-out quality of a checkpoint: exact match (tasks), BLEU and chrF (corpora), perplexity (text)",
     )
     .requiredOption(
       "--checkpoint <dir>",
       "a run directory (its best/ or last/) or a checkpoint directory",
     )
-    .option("--beam <k>", "beam width for translation (1 = greedy)", intFlag("beam", 1, 64), 1)
-    .option("--limit <n>", "evaluate on the first N held-out examples", intFlag("limit"))
+    .option("--data <file.tsv>", "score this parallel TSV instead of the run's held-out set")
+    .option("--columns <names>", "names of a headerless TSV's columns, comma-separated")
+    .option("--src <column>", "source column of --data (name or 0-based index)", "0")
+    .option("--tgt <column>", "target column of --data (name or 0-based index)", "1")
+    .option("--hyps <file>", "write the hypotheses there, one per line, in input order")
+    .option("--limit <n>", "evaluate on the first N examples", intFlag("limit"))
     .option("--json", "print one JSON object")
-    .action((o: { checkpoint: string; beam: number; limit?: number; json?: boolean }) => {
-      const run = loadRun(o.checkpoint);
-      const data = loadData(run.config.data, {
-        needTrain:
-          (run.config.data.kind === "tsv" && !run.config.data.dev) ||
-          run.config.data.kind === "text",
-      });
-      const metrics = evaluateRun(run.config, run.model, run.tokenizer, data, {
-        limit: o.limit,
-        beam: o.beam,
-      });
-      const out = { checkpoint: run.dir, ...metrics };
-      if (o.json) process.stdout.write(`${JSON.stringify(out)}\n`);
-      else for (const [k, v] of Object.entries(out)) process.stdout.write(`${k}: ${v}\n`);
-    });
+    .action((o: EvalFlags) => runEval(o));
+  decodeFlags(program.commands[program.commands.length - 1]);
 
   program
     .command("translate")
     .description(
-      "translate text with an encoder-decoder checkpoint (arguments, or one input per stdin line)",
+      "translate text with an encoder-decoder checkpoint (arguments, or one input per line of stdin or --input)",
     )
     .argument("[text...]", "inputs to translate (default: read lines from stdin)")
     .requiredOption("--checkpoint <dir>", "a run directory or a checkpoint directory")
-    .option("--beam <k>", "beam width (1 = greedy)", intFlag("beam", 1, 64), 1)
-    .action(async (texts: string[], o: { checkpoint: string; beam: number }) => {
-      const run = loadRun(o.checkpoint);
-      if (!(run.model instanceof Transformer))
-        throw new AttnError(`${run.dir} is a GPT language model: use attn generate`);
-      const model = run.model;
-      const one = (lines: string[]) => {
-        for (const line of lines) {
-          const ids = run.tokenizer.encode(line);
-          checkKnown(ids, line);
-          // The source gets an EOS; the positional table must cover it.
-          if (ids.length + 1 > model.config.maxLen) {
-            throw new AttnError(
-              `input of ${ids.length} tokens is longer than the model allows (maxLen ${model.config.maxLen}, including EOS): "${line.length > 40 ? `${line.slice(0, 40)}...` : line}"`,
-            );
-          }
-        }
-        for (const out of translateAll(model, run.tokenizer, lines, { beam: o.beam }))
-          process.stdout.write(`${out}\n`);
-      };
-      if (texts.length > 0) {
-        one(texts);
-        return;
-      }
-      const rl = createInterface({ input: process.stdin });
-      for await (const line of rl) if (line.trim() !== "") one([line]);
-    });
+    .option("--input <file>", "read the inputs from this file, one per line")
+    .option(
+      "--batch-size <n>",
+      "sentences per batch (default 64, or 64 / beam)",
+      intFlag("batch-size"),
+    )
+    .action((texts: string[], o: TranslateFlags) => runTranslate(texts, o));
+  decodeFlags(program.commands[program.commands.length - 1]);
 
   program
     .command("generate")
@@ -145,7 +133,7 @@ export function registerUse(program: Command): void {
 }
 
 /** Warns (once per input) about characters the tokenizer has never seen. */
-function checkKnown(ids: number[], text: string): void {
+export function checkKnown(ids: number[], text: string): void {
   if (ids.includes(3)) {
     process.stderr.write(
       `attn: warning: "${text.length > 40 ? `${text.slice(0, 40)}...` : text}" has characters the tokenizer has never seen (read as <unk>)\n`,

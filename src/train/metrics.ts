@@ -325,3 +325,63 @@ export function tokenAccuracy(
 export function perplexity(meanNll: number): number {
   return Math.exp(meanNll);
 }
+
+// ---------------------------------------------------------------------------
+// chrF (Popović 2015), with sacreBLEU's chrF2 defaults: character n-grams of
+// orders 1..6, no word n-grams, β = 2, whitespace removed. Statistics are
+// summed over the corpus; the score is the F_β of the precision and recall
+// averaged over the orders that have n-grams on both sides.
+
+export function corpusChrf(
+  hypotheses: readonly string[],
+  references: readonly string[],
+  opts: { order?: number; beta?: number } = {},
+): { score: number } {
+  if (hypotheses.length !== references.length) {
+    throw new AttnError(
+      `corpusChrf: ${hypotheses.length} hypotheses but ${references.length} references`,
+    );
+  }
+  const order = opts.order ?? 6;
+  const beta = opts.beta ?? 2;
+  const hyp = new Array<number>(order).fill(0);
+  const ref = new Array<number>(order).fill(0);
+  const match = new Array<number>(order).fill(0);
+  for (let i = 0; i < hypotheses.length; i++) {
+    // Characters are code points, as Python's str.
+    const h = [...splitPy(hypotheses[i]).join("")];
+    const r = [...splitPy(references[i]).join("")];
+    for (let n = 1; n <= order; n++) {
+      const hg = ngramsOf(h, n);
+      const rg = ngramsOf(r, n);
+      for (const c of hg.values()) hyp[n - 1] += c;
+      for (const c of rg.values()) ref[n - 1] += c;
+      for (const [g, c] of hg) match[n - 1] += Math.min(c, rg.get(g) ?? 0);
+    }
+  }
+  let p = 0;
+  let rc = 0;
+  let eff = 0;
+  for (let n = 0; n < order; n++) {
+    if (hyp[n] > 0 && ref[n] > 0) {
+      p += match[n] / hyp[n];
+      rc += match[n] / ref[n];
+      eff++;
+    }
+  }
+  if (eff === 0) return { score: 0 };
+  p /= eff;
+  rc /= eff;
+  const b2 = beta * beta;
+  if (p + rc === 0) return { score: 0 };
+  return { score: (100 * ((1 + b2) * p * rc)) / (b2 * p + rc) };
+}
+
+function ngramsOf(chars: string[], n: number): Map<string, number> {
+  const m = new Map<string, number>();
+  for (let i = 0; i + n <= chars.length; i++) {
+    const g = chars.slice(i, i + n).join("");
+    m.set(g, (m.get(g) ?? 0) + 1);
+  }
+  return m;
+}

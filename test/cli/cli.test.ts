@@ -89,8 +89,41 @@ describe("attn train and friends", () => {
     const t = attn(["translate", "--checkpoint", run, "abcdefgabc"]);
     assert.equal(t.code, 0, t.stderr);
     assert.equal(t.stdout.trim().split("\n").length, 1);
-    const s = attn(["translate", "--checkpoint", run], "abc\n\ngfe\n");
-    assert.equal(s.stdout.trim().split("\n").length, 2, "one output per non-empty stdin line");
+    const s = attn(["translate", "--checkpoint", run, "--beam", "3"], "abc\n\ngfe\n");
+    assert.equal(s.code, 0, s.stderr);
+    const outs = s.stdout.split("\n");
+    assert.equal(outs.length, 4, "one output per stdin line, and a final newline");
+    assert.equal(outs[1], "", "an empty line gives an empty translation in place");
+    const long = attn(["translate", "--checkpoint", run], `${"abc".repeat(30)}\nab\n`);
+    assert.equal(long.code, 0, long.stderr);
+    assert.equal(long.stdout.split("\n").length, 3);
+    assert.equal(long.stderr.match(/attn: warning: input 1 has 90 tokens/g)?.length, 1);
+    const tsv = path.join(tmp, "held.tsv");
+    writeFileSync(tsv, "abc\tabc\ngfed\tgfed\n");
+    const hyps = path.join(tmp, "hyps.txt");
+    const ev = attn([
+      "eval",
+      "--checkpoint",
+      run,
+      "--data",
+      tsv,
+      "--beam",
+      "2",
+      "--json",
+      "--hyps",
+      hyps,
+    ]);
+    assert.equal(ev.code, 0, ev.stderr);
+    const em = JSON.parse(ev.stdout);
+    assert.equal(em.n, 2);
+    assert.equal(typeof em.bleu, "number");
+    assert.equal(typeof em.chrf, "number");
+    assert.equal(readFileSync(hyps, "utf8").split("\n").length, 3);
+    assertUserError(
+      attn(["eval", "--checkpoint", run, "--data", path.join(tmp, "none.tsv")]),
+      /--data: file not found/,
+    );
+    assertUserError(attn(["translate", "--checkpoint", run, "--beam", "0", "a"]), /--beam must be/);
   });
   test("resume continues to more steps; a second train into the same --out refuses", () => {
     const again = attn(["train", "--task", "copy", "--out", run, "--steps", "12", "--quiet"]);
