@@ -38,6 +38,7 @@ import {
 } from "../tensor/index.js";
 import { Adam } from "../train/optim.js";
 import { packageVersion } from "../version.js";
+import { runCorpusBench } from "./bench-corpus.js";
 import { intFlag } from "./options.js";
 
 // ---------------------------------------------------------------------------
@@ -847,8 +848,35 @@ export function registerBench(program: Command): void {
       intFlag("threads", 1),
       DEFAULT_THREADS,
     )
+    .option(
+      "--checkpoint <dir>",
+      "instead: time decoding a corpus (greedy, beam 4) with this trained translation checkpoint",
+    )
+    .option(
+      "--corpus <file.tsv>",
+      "the corpus for --checkpoint (ref, es, en columns)",
+      "../shared/data/bible-es-en/dev.tsv",
+    )
+    .option("--sentences <n>", "first N sentences of --corpus", intFlag("sentences", 1), 1000)
+    .option("--modes <list>", "decodings for --checkpoint, comma-separated", "greedy,beam4")
     .addOption(new Option("--child").hideHelp())
-    .action((opts: BenchOpts) => {
-      runBench(opts);
-    });
+    .action(
+      (
+        opts: BenchOpts & { checkpoint?: string; corpus: string; sentences: number; modes: string },
+      ) => {
+        if (opts.checkpoint) {
+          applyThreads(opts.threads);
+          process.stderr.write(`${environmentHeader(opts.threads)}\n`);
+          for (const r of runCorpusBench({
+            checkpoint: opts.checkpoint,
+            data: opts.corpus,
+            sentences: opts.sentences,
+            modes: opts.modes.split(","),
+          }))
+            process.stdout.write(`${JSON.stringify(r)}\n`);
+          return;
+        }
+        runBench(opts);
+      },
+    );
 }
