@@ -49,6 +49,7 @@ interface TrainFlags {
   dropout?: number;
   positional?: ModelConfig["positional"];
   norm?: "post" | "pre";
+  init?: ModelConfig["init"];
   tokenizer?: TokenizerKind;
   vocab?: number;
   steps?: number;
@@ -108,6 +109,11 @@ export function registerTrain(program: Command): void {
       "--norm <placement>",
       "post (the paper) or pre",
       choiceFlag("norm", ["post", "pre"] as const),
+    )
+    .option(
+      "--init <kind>",
+      "initial weights: paper, xavier-fused or gpt2",
+      choiceFlag("init", ["paper", "xavier-fused", "gpt2"] as const),
     )
     .option(
       "--tokenizer <kind>",
@@ -195,6 +201,7 @@ function modelConfig(
   if (f.dropout !== undefined) o.dropout = f.dropout;
   if (f.positional !== undefined) o.positional = f.positional;
   if (f.norm !== undefined) o.normPlacement = f.norm;
+  if (f.init !== undefined) o.init = f.init;
   const cfg = presetConfig(preset, o as Partial<ModelConfig>);
   if (f.layers !== undefined) {
     if (cfg.kind === "gpt") cfg.layers = f.layers;
@@ -288,7 +295,7 @@ async function train(f: TrainFlags): Promise<void> {
     decayMask(named, { excludeBias: true, excludeNorm: true, excludeEmbedding: true }),
   );
   // A short run gets a proportionally short warm-up.
-  const warmup = Math.min(t.warmup, Math.floor(t.steps / 5));
+  const warmup = f.warmup !== undefined ? t.warmup : Math.min(t.warmup, Math.floor(t.steps / 5));
   const schedule =
     t.schedule === "paper"
       ? paperSchedule({ dModel: cfg.model.dModel, warmup: Math.max(1, warmup) })

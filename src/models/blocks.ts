@@ -25,7 +25,7 @@ export interface LayerOptions {
   attnBias: boolean;
   lnEps: number;
   positional: PositionalKind;
-  init: (out: number, inp: number) => Tensor;
+  init: (out: number, inp: number, fused?: number) => Tensor;
   rng: Mulberry32;
 }
 
@@ -44,7 +44,7 @@ export function layerOptions(
     | "lnEps"
     | "positional"
   >,
-  init: (out: number, inp: number) => Tensor,
+  init: (out: number, inp: number, fused?: number) => Tensor,
   rng: Mulberry32,
 ): LayerOptions {
   return {

@@ -33,7 +33,7 @@ export interface MultiHeadAttentionOptions {
   /** Dropout on the attention weights (GPT-2 style); 0 in the paper's model. */
   attnDropout: number;
   /** Initial [out, in] matrices. */
-  init: (out: number, inp: number) => Tensor;
+  init: (out: number, inp: number, fused?: number) => Tensor;
   rng: Mulberry32;
 }
 
@@ -74,11 +74,13 @@ export class MultiHeadAttention extends Module {
     }
     this.heads = heads;
     this.dK = dModel / heads;
-    const proj = () => new Linear(dModel, dModel, { bias, rng, weight: init(dModel, dModel) });
-    this.q_proj = this.addModule("q_proj", proj());
-    this.k_proj = this.addModule("k_proj", proj());
-    this.v_proj = this.addModule("v_proj", proj());
-    this.out_proj = this.addModule("out_proj", proj());
+    // `fused`: how many projections a fused-matrix implementation would stack with this one.
+    const proj = (fused: number) =>
+      new Linear(dModel, dModel, { bias, rng, weight: init(dModel, dModel, fused) });
+    this.q_proj = this.addModule("q_proj", proj(isSelfAttention ? 3 : 1));
+    this.k_proj = this.addModule("k_proj", proj(isSelfAttention ? 3 : 2));
+    this.v_proj = this.addModule("v_proj", proj(isSelfAttention ? 3 : 2));
+    this.out_proj = this.addModule("out_proj", proj(1));
   }
 
   /** [B, T, d_model] -> [B, H, T, d_k] (a view: no copy). */
