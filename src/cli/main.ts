@@ -8,6 +8,7 @@ import { registerInfo } from "./info.js";
 import { registerTrain } from "./train.js";
 import { registerUse } from "./use.js";
 import { registerBench } from "./bench.js";
+import { registerAverage } from "./average.js";
 
 export function buildProgram(): Command {
   const program = new Command("attn")
@@ -21,6 +22,7 @@ export function buildProgram(): Command {
   registerExplore(program);
   registerTrain(program);
   registerUse(program);
+  registerAverage(program);
   registerBench(program);
   return program;
 }

@@ -5,6 +5,8 @@ export interface ProgressValues {
   loss: number;
   lr: number;
   tokensPerSec: number;
+  /** Training time so far (the time budget's clock); default: wall time since the start. */
+  elapsedMs?: number;
 }
 
 export class TrainProgress {
@@ -35,7 +37,7 @@ export class TrainProgress {
 
   update(step: number, v: ProgressValues): void {
     if (!this.enabled) return;
-    const elapsed = (performance.now() - this.started) / 1000;
+    const elapsed = (v.elapsedMs ?? performance.now() - this.started) / 1000;
     const value = this.unit === "steps" ? step : Math.min(this.total, Math.round(elapsed));
     const payload = {
       loss: v.loss.toFixed(4),

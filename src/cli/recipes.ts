@@ -49,7 +49,8 @@ export const TASK_RECIPES: Record<string, Recipe> = {
   dates: { model: small, tokenizer: "char", vocab: 0, train: { ...taskTrain, steps: 1000 } },
 };
 
-export function corpusRecipe(): Recipe {
+/** The recipe for a parallel corpus; `budgetMs` (a --time budget alone) may choose a larger model. */
+export function corpusRecipe(_budgetMs?: number): Recipe {
   // Sized for a laptop CPU: a 30-minute run sees the Bible corpus about three times.
   // For a longer run, --model s2s-small (d_model 256) or paper-base.
   return {

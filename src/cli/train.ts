@@ -8,7 +8,14 @@ import { type ModelConfig, presetConfig, presetNames } from "../models/config.js
 import { GPT, type Transformer, buildModel } from "../models/index.js";
 import { getBackend, manualSeed } from "../tensor/index.js";
 import { type Tokenizer, tokenizerFromJSON } from "../tokenizers/index.js";
-import { CheckpointManager, isCheckpoint, loadCheckpoint } from "../train/checkpoint.js";
+import {
+  CheckpointManager,
+  averageCheckpoints,
+  isCheckpoint,
+  loadCheckpoint,
+  saveCheckpoint,
+} from "../train/checkpoint.js";
+import { MachineLoad } from "./machine-load.js";
 import { Adam, decayMask } from "../train/optim.js";
 import {
   type DataSpec,
@@ -26,7 +33,12 @@ import {
   translateAll,
   validateRunConfig,
 } from "../train/recipe.js";
-import { cosineSchedule, constantSchedule, paperSchedule } from "../train/schedules.js";
+import {
+  constantSchedule,
+  cosineSchedule,
+  linearSchedule,
+  paperSchedule,
+} from "../train/schedules.js";
 import { Trainer } from "../train/trainer.js";
 import { choiceFlag, floatFlag, intFlag } from "./options.js";
 import { TrainProgress, parseDuration } from "./progress.js";
@@ -49,6 +61,7 @@ interface TrainFlags {
   dropout?: number;
   positional?: ModelConfig["positional"];
   norm?: "post" | "pre";
+  init?: ModelConfig["init"];
   tokenizer?: TokenizerKind;
   vocab?: number;
   steps?: number;
@@ -60,6 +73,8 @@ interface TrainFlags {
   schedule?: TrainSpec["schedule"];
   labelSmoothing?: number;
   clip?: number;
+  averageLast?: number;
+  averageEvery?: number;
   seed: number;
   evalEvery?: number;
   evalSize?: number;
@@ -110,6 +125,11 @@ export function registerTrain(program: Command): void {
       choiceFlag("norm", ["post", "pre"] as const),
     )
     .option(
+      "--init <kind>",
+      "initial weights: paper, xavier-fused or gpt2",
+      choiceFlag("init", ["paper", "xavier-fused", "gpt2"] as const),
+    )
+    .option(
       "--tokenizer <kind>",
       "char, byte or bpe (for --data)",
       choiceFlag("tokenizer", ["char", "byte", "bpe"] as const),
@@ -118,7 +138,7 @@ export function registerTrain(program: Command): void {
     .option("--steps <n>", "optimizer steps", intFlag("steps"))
     .option(
       "--time <duration>",
-      "time budget, e.g. 90s, 3m, 1h (stops at whichever of --steps and --time comes first)",
+      "training-time budget, e.g. 90s, 3m, 1h; evaluation pauses are not counted (with --steps too: whichever comes first; the schedule fits it)",
     )
     .option(
       "--batch-size <n>",
@@ -130,11 +150,21 @@ export function registerTrain(program: Command): void {
     .option("--warmup <n>", "warm-up steps", intFlag("warmup", 0))
     .option(
       "--schedule <kind>",
-      "cosine, paper or constant",
-      choiceFlag("schedule", ["cosine", "paper", "constant"] as const),
+      "cosine or linear (decay to the end of --steps/--time), paper (warm-up, then 1/sqrt(step)) or constant",
+      choiceFlag("schedule", ["cosine", "linear", "paper", "constant"] as const),
     )
     .option("--label-smoothing <eps>", "label smoothing", floatFlag("label-smoothing", 0, 0.99))
     .option("--clip <norm>", "gradient clipping by global norm (0 = off)", floatFlag("clip", 0))
+    .option(
+      "--average-last <n>",
+      "average the weights of the last N checkpoints into DIR/average (the paper: 5; 0 = off)",
+      intFlag("average-last", 0, 100),
+    )
+    .option(
+      "--average-every <fraction>",
+      "spacing of those checkpoints, as a fraction of the run (default 0.05)",
+      floatFlag("average-every", 0.001, 0.5),
+    )
     .option("--seed <n>", "seed for weights, data order and dropout", intFlag("seed", 0), 1)
     .option("--eval-every <n>", "held-out evaluation every N steps", intFlag("eval-every"))
     .option("--eval-size <n>", "held-out examples for the final evaluation", intFlag("eval-size"))
@@ -195,6 +225,7 @@ function modelConfig(
   if (f.dropout !== undefined) o.dropout = f.dropout;
   if (f.positional !== undefined) o.positional = f.positional;
   if (f.norm !== undefined) o.normPlacement = f.norm;
+  if (f.init !== undefined) o.init = f.init;
   const cfg = presetConfig(preset, o as Partial<ModelConfig>);
   if (f.layers !== undefined) {
     if (cfg.kind === "gpt") cfg.layers = f.layers;
@@ -234,7 +265,14 @@ async function train(f: TrainFlags): Promise<void> {
       throw new AttnError(`checkpoint ${lastDir}: tokenizer.json is missing`);
     tokenizer = tokenizerFromJSON(checkpoint.tokenizer);
     checkVocab(cfg.model, tokenizer, `checkpoint ${lastDir}`);
-    if (f.steps !== undefined) cfg.train.steps = f.steps;
+    // The horizon is stored: --resume alone continues the same schedule; new limits re-plan it.
+    if (f.steps !== undefined || timeMs !== undefined) {
+      const before = horizonText(cfg.train);
+      if (f.steps !== undefined) cfg.train.steps = f.steps;
+      if (timeMs !== undefined) cfg.train.timeMs = timeMs;
+      const after = horizonText(cfg.train);
+      if (after !== before) say(`re-planning the schedule: horizon ${before} -> ${after}`);
+    }
     data = loadData(cfg.data, { needTrain: true });
   } else {
     const spec = dataSpec(f, f.evalSize);
@@ -242,7 +280,7 @@ async function train(f: TrainFlags): Promise<void> {
       spec.kind === "task"
         ? TASK_RECIPES[spec.task]
         : spec.kind === "tsv"
-          ? corpusRecipe()
+          ? corpusRecipe(f.steps === undefined ? timeMs : undefined)
           : textRecipe();
     data = loadData(spec, { needTrain: true });
     const tokKind = f.tokenizer ?? recipe.tokenizer;
@@ -264,13 +302,17 @@ async function train(f: TrainFlags): Promise<void> {
       train: {
         batchSize: f.batchSize ?? t.batchSize,
         maxTokens: f.maxTokens ?? t.maxTokens,
-        steps: f.steps ?? t.steps,
+        // A time budget alone is the horizon (steps 0 = no step limit).
+        steps: f.steps ?? (timeMs !== undefined ? 0 : t.steps),
+        ...(timeMs !== undefined ? { timeMs } : {}),
         lr: f.lr ?? t.lr,
         warmup: f.warmup ?? t.warmup,
         schedule: f.schedule ?? t.schedule,
         labelSmoothing: f.labelSmoothing ?? t.labelSmoothing,
         clipNorm: f.clip ?? t.clipNorm,
         weightDecay: t.weightDecay,
+        averageLast: f.averageLast ?? t.averageLast ?? 0,
+        averageEvery: f.averageEvery ?? t.averageEvery ?? 0.05,
         seed: f.seed,
         evalEvery: f.evalEvery ?? t.evalEvery,
       },
@@ -287,14 +329,23 @@ async function train(f: TrainFlags): Promise<void> {
     { lr: t.lr, beta1: 0.9, beta2: 0.98, eps: 1e-9, weightDecay: t.weightDecay },
     decayMask(named, { excludeBias: true, excludeNorm: true, excludeEmbedding: true }),
   );
-  // A short run gets a proportionally short warm-up.
-  const warmup = Math.min(t.warmup, Math.floor(t.steps / 5));
+  // A short run gets a proportionally short warm-up (unless --warmup says otherwise).
+  const warmup =
+    f.warmup !== undefined || !t.steps ? t.warmup : Math.min(t.warmup, Math.floor(t.steps / 5));
+  const decay = {
+    peakLr: t.lr,
+    warmup,
+    totalSteps: t.steps || undefined,
+    minLr: t.lr * (t.minLrFraction ?? 0.05),
+  };
   const schedule =
     t.schedule === "paper"
       ? paperSchedule({ dModel: cfg.model.dModel, warmup: Math.max(1, warmup) })
       : t.schedule === "cosine"
-        ? cosineSchedule({ peakLr: t.lr, warmup, totalSteps: t.steps, minLr: t.lr / 20 })
-        : constantSchedule(t.lr, warmup);
+        ? cosineSchedule(decay)
+        : t.schedule === "linear"
+          ? linearSchedule(decay)
+          : constantSchedule(t.lr, warmup);
   const source = trainingSource(cfg, data, tokenizer);
   const trainable =
     model instanceof GPT
@@ -304,11 +355,14 @@ async function train(f: TrainFlags): Promise<void> {
   const quickEval = Math.min(200, cfg.data.evalSize);
   const bestMetric =
     cfg.data.kind === "task" ? "exact_match" : cfg.data.kind === "tsv" ? "bleu" : "perplexity";
+  const byTime = t.timeMs !== undefined && !t.steps;
   const progress = new TrainProgress(
-    timeMs && !f.steps ? Math.round(timeMs / 1000) : t.steps,
-    timeMs && !f.steps ? "seconds" : "steps",
+    byTime ? Math.round(t.timeMs! / 1000) : t.steps,
+    byTime ? "seconds" : "steps",
     progressOn,
   );
+  const averaging = t.averageLast && t.averageLast > 1 ? t.averageLast : 0;
+  const load = new MachineLoad();
   let lastLoss = Number.NaN;
   const trainer = new Trainer({
     model: trainable as never,
@@ -316,12 +370,13 @@ async function train(f: TrainFlags): Promise<void> {
     optimizer,
     schedule,
     clipNorm: t.clipNorm > 0 ? t.clipNorm : undefined,
-    maxSteps: t.steps,
-    maxTimeMs: timeMs,
+    maxSteps: t.steps || undefined,
+    maxTimeMs: t.timeMs,
+    averageLast: averaging ? { count: averaging, every: t.averageEvery ?? 0.05 } : undefined,
     evalEvery: t.evalEvery,
     evaluate: () => evaluateRun(cfg, model, tokenizer, data, { limit: quickEval }),
     bestMetric: { name: bestMetric, mode: bestMetric === "perplexity" ? "min" : "max" },
-    checkpoints: new CheckpointManager(f.out),
+    checkpoints: new CheckpointManager(f.out, { keepSteps: averaging }),
     checkpointEvery: t.evalEvery,
     config: cfg,
     tokenizer: tokenizer.toJSON(),
@@ -356,19 +411,34 @@ async function train(f: TrainFlags): Promise<void> {
     progress.stop();
     process.off("SIGINT", onSigint);
   });
-  // Final held-out evaluation with the last weights, on the full evaluation set.
+  const otherCores = load.otherCores();
   say(
-    `trained ${result.step} steps in ${(result.elapsedMs / 1000).toFixed(1)} s (${result.reason}); evaluating...`,
+    `trained ${result.step} steps in ${(result.elapsedMs / 1000).toFixed(1)} s of training (${(result.wallMs / 1000).toFixed(1)} s with evaluations; ${result.reason}; final lr ${trainer.lastLr.toExponential(2)}${otherCores === null ? "" : `; other processes used ${otherCores.toFixed(2)} cores`})`,
   );
+  // The paper's checkpoint averaging: the final model is the mean of the last N.
+  const averaged =
+    averaging && result.reason !== "stopped"
+      ? writeAverage(f.out, averaging, model, cfg, tokenizer)
+      : null;
+  if (averaged)
+    say(
+      `averaged ${averaged.count} checkpoints (${averaged.steps.join(", ")}) into ${averaged.dir}`,
+    );
+  // Final held-out evaluation with the final weights (averaged if so), on the full evaluation set.
+  say("evaluating...");
   model.eval();
   const metrics = evaluateRun(cfg, model, tokenizer, data);
   const summary: Record<string, unknown> = {
     out: path.resolve(f.out),
     steps: result.step,
     seconds: Math.round(result.elapsedMs) / 1000,
+    wall_seconds: Math.round(result.wallMs) / 1000,
     stopped: result.reason,
     final_loss: lastLoss,
+    final_lr: trainer.lastLr,
+    other_processes_cores: otherCores === null ? null : Math.round(otherCores * 100) / 100,
     parameters: model.numParameters(),
+    ...(averaged ? { averaged: averaged.count } : {}),
     ...metrics,
   };
   if (f.json) {
@@ -397,7 +467,9 @@ async function train(f: TrainFlags): Promise<void> {
     .join(", ");
   process.stdout.write(`\nheld-out: ${shown}\n`);
   process.stdout.write(
-    `checkpoint: ${path.join(f.out, "last")} (best: ${path.join(f.out, "best")})\n`,
+    averaged
+      ? `checkpoint: ${averaged.dir} (the average; last: ${path.join(f.out, "last")})\n`
+      : `checkpoint: ${path.join(f.out, "last")} (best: ${path.join(f.out, "best")})\n`,
   );
   if (cfg.data.kind === "text") {
     process.stdout.write(
@@ -408,4 +480,29 @@ async function train(f: TrainFlags): Promise<void> {
       `next: npx attn translate --checkpoint ${f.out} "some input"   |   npx attn eval --checkpoint ${f.out} --json\n`,
     );
   }
+}
+
+function horizonText(t: TrainSpec): string {
+  const parts: string[] = [];
+  if (t.steps) parts.push(`${t.steps} steps`);
+  if (t.timeMs !== undefined) parts.push(`${t.timeMs / 1000} s`);
+  return parts.join(" or ") || "none";
+}
+
+/** Averages the kept step-<n> checkpoints into OUT/average and loads the result into `model`. */
+function writeAverage(
+  out: string,
+  count: number,
+  model: Transformer | GPT,
+  cfg: RunConfig,
+  tokenizer: Tokenizer,
+): { dir: string; count: number; steps: number[] } | null {
+  const manager = new CheckpointManager(out, { keepSteps: count });
+  const kept = manager.stepDirs().slice(-count);
+  if (kept.length < 2) return null;
+  const state = averageCheckpoints(kept.map((k) => k.dir));
+  model.loadStateDict(state);
+  const dir = path.join(out, "average");
+  saveCheckpoint(dir, { config: cfg, model, tokenizer: tokenizer.toJSON() });
+  return { dir, count: kept.length, steps: kept.map((k) => k.step) };
 }

@@ -6,6 +6,7 @@ import { AttnError } from "../errors.js";
 import type { Activation } from "../nn/ffn.js";
 import type { PositionalKind } from "../nn/positional.js";
 import type { NormPlacement } from "./blocks.js";
+import type { InitKind } from "./init.js";
 
 interface CommonConfig {
   vocabSize: number;
@@ -28,8 +29,11 @@ interface CommonConfig {
   tieOutput: boolean;
   /** Multiply embeddings by √d_model (§3.4). */
   scaleEmbedding: boolean;
-  /** "paper": embeddings N(0, d^-½), other matrices Xavier-uniform. "gpt2": all N(0, 0.02). */
-  init: "paper" | "gpt2";
+  /**
+   * "paper": embeddings N(0, d^-½), other matrices Xavier-uniform. "xavier-fused": the same with
+   * Xavier's fan-out taken over fused Q/K/V (and K/V) matrices. "gpt2": all N(0, 0.02).
+   */
+  init: InitKind;
   padId: number;
   bosId: number;
   eosId: number;
@@ -158,6 +162,7 @@ export function presetConfig(name: string, overrides: Partial<ModelConfig> = {})
   return validateConfig({ ...base, ...overrides } as ModelConfig);
 }
 
+const INITS: InitKind[] = ["paper", "xavier-fused", "gpt2"];
 const POSITIONALS: PositionalKind[] = ["sinusoidal", "learned", "rope", "alibi", "none"];
 const ACTIVATIONS: Activation[] = ["relu", "gelu", "gelu_tanh"];
 
@@ -196,6 +201,7 @@ export function validateConfig(cfg: ModelConfig): ModelConfig {
     bad("positional", `must be one of ${POSITIONALS.join(", ")}`);
   if (cfg.positional === "rope" && (cfg.dModel / cfg.heads) % 2 !== 0)
     bad("positional", "rope needs an even head dimension");
+  if (!INITS.includes(cfg.init)) bad("init", `must be one of ${INITS.join(", ")}`);
   if (!ACTIVATIONS.includes(cfg.activation))
     bad("activation", `must be one of ${ACTIVATIONS.join(", ")}`);
   for (const f of ["padId", "bosId", "eosId"]) {

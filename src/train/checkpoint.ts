@@ -599,8 +599,14 @@ export class CheckpointManager {
     return out.sort((a, b) => a.step - b.step);
   }
 
-  /** Saves `data` (serialized once) to step-<step> (if kept), best (if isBest), then last. Returns the dirs written. */
-  save(data: CheckpointData, info: { step: number; isBest?: boolean }): string[] {
+  /**
+   * Saves `data` (serialized once) to step-<step> (when keepSteps > 0, unless keepStep is false),
+   * best (if isBest), then last. Returns the dirs written.
+   */
+  save(
+    data: CheckpointData,
+    info: { step: number; isBest?: boolean; keepStep?: boolean },
+  ): string[] {
     let files: Map<string, Uint8Array>;
     try {
       files = encodeCheckpoint(data);
@@ -615,7 +621,7 @@ export class CheckpointManager {
       }
     }
     const written: string[] = [];
-    if (this.keepSteps > 0) {
+    if (this.keepSteps > 0 && info.keepStep !== false) {
       const dir = this.stepDir(info.step);
       writeCheckpointFiles(dir, files);
       written.push(dir);

@@ -44,10 +44,18 @@ export interface TrainSpec {
   batchSize: number;
   /** Padded tokens per batch (TSV corpora). */
   maxTokens: number;
+  /** Optimizer steps (0: no step limit, the time budget is the horizon). */
   steps: number;
+  /** Training-time budget in ms (pauses excluded); with steps, whichever comes first. */
+  timeMs?: number;
   lr: number;
   warmup: number;
-  schedule: "cosine" | "paper" | "constant";
+  schedule: "cosine" | "linear" | "paper" | "constant";
+  /** cosine/linear decay to lr · minLrFraction (default 0.05). */
+  minLrFraction?: number;
+  /** Average the last N checkpoints at the end (0/1: off), spaced averageEvery of the horizon. */
+  averageLast?: number;
+  averageEvery?: number;
   labelSmoothing: number;
   clipNorm: number;
   weightDecay: number;

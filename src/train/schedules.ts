@@ -1,11 +1,15 @@
 /**
  * Learning-rate schedules: pure functions of the optimizer step n, counted
- * from 1 (the first update uses schedule(1)). Steps below 1 are treated as 1.
+ * from 1 (the first update uses schedule(1)), and of `progress`, the fraction
+ * of the run's horizon (its step count or time budget) done after this step.
+ * The Trainer passes progress, so a time-budgeted run decays by the end of
+ * its budget; without it, decaying schedules use n / totalSteps. Steps below 1
+ * are treated as 1.
  */
 import { AttnError } from "../errors.js";
 
-/** The learning rate for optimizer step n (n = 1, 2, ...). */
-export type Schedule = (step: number) => number;
+/** The learning rate for optimizer step n (n = 1, 2, ...), `progress` in [0, 1] of the horizon. */
+export type Schedule = (step: number, progress?: number) => number;
 
 function positive(what: string, v: unknown): number {
   if (typeof v !== "number" || !Number.isFinite(v) || v <= 0) {
@@ -57,32 +61,53 @@ export interface CosineScheduleOptions {
   peakLr: number;
   /** Linear warm-up steps from peakLr/warmup at n = 1 to peakLr at n = warmup (0: none). */
   warmup: number;
-  /** The step at which the decay reaches minLr (it stays there after). */
-  totalSteps: number;
+  /**
+   * The step at which the decay reaches minLr (it stays there after), when the caller gives
+   * no progress. Optional when it always does (a time-budgeted run).
+   */
+  totalSteps?: number;
   /** Default 0. */
   minLr?: number;
 }
 
-/**
- * Linear warm-up to peakLr at n = warmup, then half a cosine from peakLr down
- * to minLr at n = totalSteps; minLr after that.
- */
-export function cosineSchedule(opts: CosineScheduleOptions): Schedule {
+/** Shared by the decaying schedules: warm-up, then `shape` (1 at the start, 0 at the end) from peak to minLr. */
+function decaying(opts: CosineScheduleOptions, shape: (fraction: number) => number): Schedule {
   const peak = positive("peakLr", opts.peakLr);
   const warmup = nonNegative("warmup", opts.warmup);
-  const total = positive("totalSteps", opts.totalSteps);
+  const total = opts.totalSteps === undefined ? undefined : positive("totalSteps", opts.totalSteps);
   const minLr = nonNegative("minLr", opts.minLr ?? 0);
-  if (total < warmup) {
+  if (total !== undefined && total < warmup) {
     throw new AttnError(`schedule: totalSteps (${total}) must be at least warmup (${warmup})`);
   }
   if (minLr > peak) throw new AttnError(`schedule: minLr (${minLr}) is above peakLr (${peak})`);
-  return (step) => {
+  return (step, progress) => {
     const n = stepOf(step);
-    if (n < warmup) return (peak * n) / warmup;
-    if (n >= total) return minLr;
-    const progress = (n - warmup) / (total - warmup);
-    return minLr + (peak - minLr) * 0.5 * (1 + Math.cos(Math.PI * progress));
+    if (progress === undefined) {
+      // Step-based: warm up, then decay over the steps after the warm-up.
+      if (total === undefined) {
+        throw new AttnError("schedule: without totalSteps the caller must give the progress");
+      }
+      if (n < warmup) return (peak * n) / warmup;
+      if (n >= total) return minLr;
+      return minLr + (peak - minLr) * shape((n - warmup) / (total - warmup));
+    }
+    const p = Math.min(1, Math.max(0, progress));
+    const lr = minLr + (peak - minLr) * shape(p);
+    return n < warmup ? (lr * n) / warmup : lr;
   };
+}
+
+/**
+ * Linear warm-up to peakLr at n = warmup, then half a cosine from peakLr down
+ * to minLr at the end of the horizon (n = totalSteps, or progress 1); minLr after that.
+ */
+export function cosineSchedule(opts: CosineScheduleOptions): Schedule {
+  return decaying(opts, (f) => 0.5 * (1 + Math.cos(Math.PI * f)));
+}
+
+/** As cosineSchedule, with a straight line from peakLr to minLr. */
+export function linearSchedule(opts: CosineScheduleOptions): Schedule {
+  return decaying(opts, (f) => 1 - f);
 }
 
 /** A constant rate, optionally after a linear warm-up (lr·n/warmup below n = warmup). */
@@ -98,13 +123,15 @@ export function constantSchedule(lr: number, warmup = 0): Schedule {
 export type ScheduleConfig =
   | ({ type: "paper" } & PaperScheduleOptions)
   | ({ type: "cosine" } & CosineScheduleOptions)
+  | ({ type: "linear" } & CosineScheduleOptions)
   | { type: "constant"; lr: number; warmup?: number };
 
-export const SCHEDULE_TYPES = ["paper", "cosine", "constant"] as const;
+export const SCHEDULE_TYPES = ["paper", "cosine", "linear", "constant"] as const;
 
 const FIELDS: Record<string, string[]> = {
   paper: ["type", "dModel", "warmup", "factor"],
   cosine: ["type", "peakLr", "warmup", "totalSteps", "minLr"],
+  linear: ["type", "peakLr", "warmup", "totalSteps", "minLr"],
   constant: ["type", "lr", "warmup"],
 };
 
@@ -141,10 +168,11 @@ export function scheduleFromConfig(cfg: unknown): Schedule {
         factor: c.factor as number | undefined,
       });
     case "cosine":
-      return cosineSchedule({
+    case "linear":
+      return (type === "cosine" ? cosineSchedule : linearSchedule)({
         peakLr: c.peakLr as number,
         warmup: c.warmup as number,
-        totalSteps: c.totalSteps as number,
+        totalSteps: c.totalSteps as number | undefined,
         minLr: c.minLr as number | undefined,
       });
     default:

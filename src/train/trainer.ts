@@ -9,6 +9,13 @@
  * tokens_i and the sum of grads divided by Σ tokens_i, which is the gradient
  * of the mean over all tokens of the step.
  *
+ * The horizon: maxSteps and/or maxTimeMs, whichever comes first. maxTimeMs
+ * counts training time only (data, forward, backward, update), summed over
+ * every run of the training: evaluation and checkpoint pauses are not in it,
+ * as in ../shared/bench/peer_translate.py. The schedule sees the fraction of
+ * the horizon done, so a time-budgeted run decays its learning rate by the
+ * end of the budget.
+ *
  * Determinism: everything random must come from seeded generators: the
  * engine RNG (manualSeed; dropout) and the data source's own. Both are saved
  * in trainer.json, so a resumed run is bit-identical to an uninterrupted one.
@@ -58,8 +65,10 @@ export interface StepInfo {
   tokensPerSec: number;
   /** Global grad L2 norm before clipping. */
   gradNorm: number;
-  /** Training time so far, all runs of this training together. */
+  /** Training time so far (steps only, no eval/checkpoint pauses), all runs together. */
   elapsedMs: number;
+  /** Fraction of the horizon (maxSteps, maxTimeMs) done after this step, in [0, 1]. */
+  progress: number;
   stepMs: number;
   microBatches: number;
   /** True when the update was skipped for a non-finite loss/grad (nonFinite: "skip"). */
@@ -89,14 +98,20 @@ export interface TrainerOptions<B> {
   model: TrainableModel<B>;
   data: DataSource<B>;
   optimizer: Optimizer;
-  /** The lr of step n (from 1); without one, optimizer.lr is left as it is. */
+  /** The lr of step n (from 1) at a fraction of the horizon; without one, optimizer.lr is left as it is. */
   schedule?: Schedule;
   /** Clip the global grad norm to this (PyTorch clip_grad_norm_ semantics). */
   clipNorm?: number;
   /** Stop when the step count (all runs together) reaches this. */
   maxSteps?: number;
-  /** Stop after this much wall time in this run() call. */
+  /** Stop when the training time (all runs together, pauses excluded) reaches this. */
   maxTimeMs?: number;
+  /**
+   * Checkpoint averaging (Vaswani et al. 2017 average the last 5): keep `count` step-<n>
+   * checkpoints written at intervals of `every` (a fraction of the horizon) before its end,
+   * the last at the end. Needs `checkpoints` with keepSteps >= count.
+   */
+  averageLast?: { count: number; every: number };
   /** Call evaluate every evalEvery steps. */
   evalEvery?: number;
   /** Called in eval mode (module.eval()); use noGrad/tidy inside. */
@@ -129,7 +144,11 @@ export interface TrainerState {
   step: number;
   epoch: number | null;
   tokens: number;
+  /** Training time (ms), pauses excluded. */
   elapsedMs: number;
+  stepMsAvg?: number;
+  /** Averaging snapshots written so far. */
+  nextSnapshot?: number;
   best: { metric: string; value: number; step: number } | null;
   /** The engine RNG (getRng().getState()). */
   rng: { a: number; spare: number | null };
@@ -141,7 +160,10 @@ export interface TrainerState {
 export interface RunResult {
   reason: "maxSteps" | "time" | "stopped";
   step: number;
+  /** Training time, all runs together (pauses excluded). */
   elapsedMs: number;
+  /** Wall time of this run() call, pauses included. */
+  wallMs: number;
   best: TrainerState["best"];
 }
 
@@ -160,11 +182,17 @@ export class Trainer<B> {
   private readonly params: Tensor[];
   private stepCount = 0;
   private tokensSeen = 0;
-  private elapsedBefore = 0;
-  private runStart: number | null = null;
+  /** Training time of all steps so far (ms). */
+  private trainMs = 0;
+  /** Recent step time (ms), to forecast where the next step ends. */
+  private stepMsAvg = 0;
+  /** Index of the next averaging snapshot (0 = the earliest). */
+  private nextSnapshot = 0;
   private bestValue: TrainerState["best"] = null;
   private history: MetricsRecord[] = [];
   private stopRequested = false;
+  /** The learning rate of the last step. */
+  lastLr = Number.NaN;
 
   constructor(opts: TrainerOptions<B>) {
     positiveIntOpt("maxSteps", opts.maxSteps);
@@ -189,9 +217,24 @@ export class Trainer<B> {
     return this.bestValue;
   }
 
-  /** Training time so far, all runs together. */
+  /** Training time so far (steps only), all runs together. */
   get elapsedMs(): number {
-    return this.elapsedBefore + (this.runStart === null ? 0 : now() - this.runStart);
+    return this.trainMs;
+  }
+
+  /**
+   * Fraction of the horizon done once the next step ends: max(steps / maxSteps, time / maxTimeMs),
+   * with the next step's time forecast from the recent ones. 0 without a horizon.
+   */
+  progress(afterSteps = this.stepCount + 1): number {
+    const o = this.opts;
+    let p = 0;
+    if (o.maxSteps !== undefined) p = afterSteps / o.maxSteps;
+    if (o.maxTimeMs !== undefined && o.maxTimeMs > 0) {
+      const ahead = afterSteps > this.stepCount ? this.stepMsAvg : 0;
+      p = Math.max(p, (this.trainMs + ahead) / o.maxTimeMs);
+    }
+    return Math.min(1, p);
   }
 
   /** Ask run() to stop after the current step (it then saves a checkpoint and returns). Safe from a signal handler. */
@@ -214,7 +257,8 @@ export class Trainer<B> {
       );
     }
     const n = this.stepCount + 1;
-    const lr = o.schedule ? o.schedule(n) : o.optimizer.lr;
+    const lr = o.schedule ? o.schedule(n, this.progress(n)) : o.optimizer.lr;
+    this.lastLr = lr;
     const r = tidy(() => {
       o.model.module.zeroGrad();
       let tokens = 0;
@@ -263,6 +307,8 @@ export class Trainer<B> {
     this.stepCount = n;
     this.tokensSeen += r.tokens;
     const stepMs = now() - t0;
+    this.trainMs += stepMs;
+    this.stepMsAvg = this.stepMsAvg === 0 ? stepMs : 0.9 * this.stepMsAvg + 0.1 * stepMs;
     const info: StepInfo = {
       step: n,
       loss: r.loss,
@@ -271,6 +317,7 @@ export class Trainer<B> {
       tokensPerSec: stepMs > 0 ? (r.tokens * 1000) / stepMs : 0,
       gradNorm: r.norm,
       elapsedMs: this.elapsedMs,
+      progress: this.progress(n),
       stepMs,
       microBatches: batches.length,
       skipped: r.skipped,
@@ -332,10 +379,14 @@ export class Trainer<B> {
   }
 
   /** Saves out/last (and out/best when isBest, out/step-<n> when kept) through the checkpoint manager. */
-  async saveCheckpoint(isBest = false): Promise<CheckpointInfo> {
+  async saveCheckpoint(isBest = false, keepStep?: boolean): Promise<CheckpointInfo> {
     const o = this.opts;
     if (!o.checkpoints) throw new AttnError("trainer: no checkpoint manager was given");
-    const dirs = o.checkpoints.save(this.checkpointData(), { step: this.stepCount, isBest });
+    const dirs = o.checkpoints.save(this.checkpointData(), {
+      step: this.stepCount,
+      isBest,
+      keepStep: keepStep ?? (o.averageLast ? false : undefined),
+    });
     this.lastSavedStep = this.stepCount;
     const info: CheckpointInfo = { step: this.stepCount, dirs, isBest };
     await o.onCheckpoint?.(info);
@@ -369,6 +420,8 @@ export class Trainer<B> {
       epoch: this.opts.data.epoch ?? null,
       tokens: this.tokensSeen,
       elapsedMs: this.elapsedMs,
+      stepMsAvg: this.stepMsAvg,
+      nextSnapshot: this.nextSnapshot,
       best: this.bestValue,
       rng: getRng().getState(),
       data: this.opts.data.getState(),
@@ -393,8 +446,9 @@ export class Trainer<B> {
     if (s.version !== 1) throw new AttnError(`trainer state: unsupported version ${s.version}`);
     this.stepCount = s.step;
     this.tokensSeen = s.tokens ?? 0;
-    this.elapsedBefore = s.elapsedMs ?? 0;
-    if (this.runStart !== null) this.runStart = now();
+    this.trainMs = s.elapsedMs ?? 0;
+    this.stepMsAvg = s.stepMsAvg ?? 0;
+    this.nextSnapshot = s.nextSnapshot ?? 0;
     this.bestValue = s.best ?? null;
     this.history = Array.isArray(s.history) ? s.history.slice() : [];
     this.lastSavedStep = s.step;
@@ -426,9 +480,14 @@ export class Trainer<B> {
   async run(): Promise<RunResult> {
     const o = this.opts;
     const module = o.model.module;
-    this.runStart = now();
-    const runStart = this.runStart;
+    const wallStart = now();
     if (this.lastSavedStep < 0) this.lastSavedStep = this.stepCount;
+    const avg = o.averageLast;
+    if (avg && !(Number.isInteger(avg.count) && avg.count >= 1 && avg.every > 0 && avg.every < 1)) {
+      throw new AttnError(
+        `trainer: averageLast needs a count >= 1 and 0 < every < 1, got ${JSON.stringify(avg)}`,
+      );
+    }
     let reason: RunResult["reason"];
     module.train();
     try {
@@ -441,12 +500,21 @@ export class Trainer<B> {
           reason = "maxSteps";
           break;
         }
-        if (o.maxTimeMs !== undefined && now() - runStart >= o.maxTimeMs) {
+        if (o.maxTimeMs !== undefined && this.trainMs >= o.maxTimeMs) {
           reason = "time";
           break;
         }
         const info = this.trainStep();
         await o.onStep?.(info);
+        // Averaging snapshots at 1 - (count-1)·every, ..., 1 - every of the horizon; the
+        // last one is the final save (below).
+        if (avg && o.checkpoints) {
+          const at = 1 - (avg.count - 1 - this.nextSnapshot) * avg.every;
+          if (this.nextSnapshot < avg.count - 1 && info.progress >= at) {
+            this.nextSnapshot++;
+            await this.saveCheckpoint(false, true);
+          }
+        }
         if (o.evaluate && o.evalEvery && this.stepCount % o.evalEvery === 0) {
           await this.evaluateNow();
         }
@@ -460,12 +528,21 @@ export class Trainer<B> {
         }
         await new Promise<void>((resolve) => setImmediate(resolve));
       }
-      if (o.checkpoints && this.lastSavedStep !== this.stepCount) await this.saveCheckpoint();
+      if (o.checkpoints) {
+        // The end of the horizon is the last averaging snapshot.
+        const final = avg !== undefined && reason !== "stopped";
+        if (this.lastSavedStep !== this.stepCount || final)
+          await this.saveCheckpoint(false, final ? true : undefined);
+      }
     } finally {
-      this.elapsedBefore += now() - runStart;
-      this.runStart = null;
       this.stopRequested = false;
     }
-    return { reason, step: this.stepCount, elapsedMs: this.elapsedBefore, best: this.bestValue };
+    return {
+      reason,
+      step: this.stepCount,
+      elapsedMs: this.trainMs,
+      wallMs: now() - wallStart,
+      best: this.bestValue,
+    };
   }
 }

@@ -8,6 +8,7 @@ import { Adam, decayMask } from "../../src/train/optim.js";
 import {
   constantSchedule,
   cosineSchedule,
+  linearSchedule,
   paperSchedule,
   scheduleFromConfig,
 } from "../../src/train/schedules.js";
@@ -69,6 +70,23 @@ describe("cosineSchedule", () => {
   });
 });
 
+describe("decay over the horizon's progress", () => {
+  test("cosine and linear follow the fraction done, after a warm-up in steps", () => {
+    const cos = cosineSchedule({ peakLr: 1, warmup: 4, minLr: 0.1 });
+    const lin = linearSchedule({ peakLr: 1, warmup: 4, minLr: 0.1 });
+    close(cos(2, 0), 0.5); // warm-up: half of the (undecayed) peak
+    close(cos(100, 0.5), 0.1 + 0.9 * 0.5);
+    close(cos(100, 1), 0.1);
+    close(lin(100, 0.25), 0.1 + 0.9 * 0.75);
+    close(lin(100, 1), 0.1);
+    close(cos(100, 2), 0.1); // clamped
+  });
+  test("without progress a schedule needs totalSteps", () => {
+    assert.throws(() => cosineSchedule({ peakLr: 1, warmup: 0 })(3), /progress/);
+    close(linearSchedule({ peakLr: 1, warmup: 0, totalSteps: 10 })(5), 0.5);
+  });
+});
+
 describe("constantSchedule and scheduleFromConfig", () => {
   test("constant with warm-up", () => {
     const lr = constantSchedule(0.1, 4);
@@ -86,7 +104,7 @@ describe("constantSchedule and scheduleFromConfig", () => {
     assert.equal(c(7), 3e-4);
   });
   test("bad configs are AttnErrors naming the problem", () => {
-    assert.throws(() => scheduleFromConfig({ type: "linear" }), /unknown type "linear"/);
+    assert.throws(() => scheduleFromConfig({ type: "step" }), /unknown type "step"/);
     assert.throws(
       () => scheduleFromConfig({ type: "paper", dModel: 512, warmup: 4000, lr: 1 }),
       /unknown field "lr"/,

@@ -5,9 +5,13 @@ import os from "node:os";
 import path from "node:path";
 import { after, describe, test } from "node:test";
 import { Mulberry32, manualSeed } from "../../src/tensor/index.js";
-import { CheckpointManager, loadCheckpoint } from "../../src/train/checkpoint.js";
+import {
+  CheckpointManager,
+  averageCheckpoints,
+  loadCheckpoint,
+} from "../../src/train/checkpoint.js";
 import { Adam, SGD } from "../../src/train/optim.js";
-import { paperSchedule } from "../../src/train/schedules.js";
+import { cosineSchedule, paperSchedule } from "../../src/train/schedules.js";
 import { type Metrics, Trainer, type TrainerOptions } from "../../src/train/trainer.js";
 import {
   FixedData,
@@ -323,6 +327,68 @@ describe("run: stop, time budget, eval, best, metrics file", () => {
     assert.equal(r.reason, "stopped");
     assert.ok(r.step > 0 && r.step < 1000);
     assert.equal(stepOf(path.join(dir, "last")), r.step);
+  });
+
+  test("the time budget counts training only, and the schedule decays by its end", async () => {
+    const dir = path.join(tmp, "time-horizon");
+    const lrs: number[] = [];
+    const progress: number[] = [];
+    const { trainer } = setup(
+      dir,
+      {},
+      {
+        maxSteps: undefined,
+        maxTimeMs: 150,
+        checkpointEvery: undefined,
+        // Each evaluation pauses 30 ms: that must not count against the budget.
+        evaluate: () => {
+          const end = performance.now() + 30;
+          while (performance.now() < end);
+          return { loss: 1 };
+        },
+        evalEvery: 1,
+        schedule: cosineSchedule({ peakLr: 0.1, warmup: 2, minLr: 0.001 }),
+        onStep: (info) => {
+          lrs.push(info.lr);
+          progress.push(info.progress);
+        },
+      },
+    );
+    const r = await trainer.run();
+    assert.equal(r.reason, "time");
+    assert.ok(r.elapsedMs >= 150, `trained ${r.elapsedMs} ms`);
+    assert.ok(
+      r.wallMs >= r.elapsedMs + 30 * (r.step - 1),
+      `wall ${r.wallMs} ms for ${r.step} steps`,
+    );
+    assert.ok(r.step > 5, `${r.step} steps`);
+    assert.ok(lrs[lrs.length - 1] < 0.01, `last lr ${lrs[lrs.length - 1]}`);
+    assert.ok(progress[progress.length - 1] > 0.9);
+    for (let i = 1; i < progress.length; i++) assert.ok(progress[i] >= progress[i - 1]);
+  });
+
+  test("averaging keeps the last N snapshots at the end of the horizon and they average", async () => {
+    const dir = path.join(tmp, "average");
+    const { trainer } = setup(
+      dir,
+      { keepSteps: 3 },
+      { maxSteps: 20, checkpointEvery: 5, averageLast: { count: 3, every: 0.1 } },
+    );
+    const r = await trainer.run();
+    assert.equal(r.step, 20);
+    const m = new CheckpointManager(dir, { keepSteps: 3 });
+    assert.deepEqual(
+      m.stepDirs().map((s) => s.step),
+      [16, 18, 20],
+    );
+    const avg = averageCheckpoints(m.stepDirs().map((s) => s.dir));
+    const states = m.stepDirs().map((s) => loadCheckpoint(s.dir).state);
+    for (const [name, t] of avg) {
+      for (let i = 0; i < t.values.length; i++) {
+        const mean = states.reduce((a, st) => a + st.get(name)!.values[i], 0) / 3;
+        assert.ok(Math.abs(t.values[i] - mean) < 1e-6, name);
+      }
+    }
   });
 
   test("a time budget stops the run", async () => {
