@@ -7,17 +7,20 @@ import { type Tokenizer, tokenizerFromJSON } from "../tokenizers/index.js";
 import { type LoadedCheckpoint, isCheckpoint, loadCheckpoint } from "../train/checkpoint.js";
 import { type RunConfig, checkVocab, validateRunConfig } from "../train/recipe.js";
 
-/** A checkpoint directory itself, or a run directory (`--out` of train): its best, else its last. */
+/**
+ * A checkpoint directory itself, or a run directory (`--out` of train): its average (the final
+ * model of a run with --average-last), else its best, else its last.
+ */
 export function resolveCheckpoint(dir: string): string {
   if (!existsSync(dir)) throw new AttnError(`checkpoint not found: ${dir}`);
   if (!statSync(dir).isDirectory()) throw new AttnError(`checkpoint ${dir} is not a directory`);
   if (isCheckpoint(dir)) return dir;
-  for (const sub of ["best", "last"]) {
+  for (const sub of ["average", "best", "last"]) {
     const d = path.join(dir, sub);
     if (isCheckpoint(d)) return d;
   }
   throw new AttnError(
-    `${dir} holds no checkpoint (expected model.safetensors and config.json, or a run's best/ or last/)`,
+    `${dir} holds no checkpoint (expected model.safetensors and config.json, or a run's average/, best/ or last/)`,
   );
 }
 

@@ -1,5 +1,5 @@
 /** `attn train`: train on a shipped task, a parallel TSV or plain text; save checkpoints; report held-out quality. */
-import { existsSync, mkdirSync } from "node:fs";
+import { existsSync, mkdirSync, rmSync } from "node:fs";
 import path from "node:path";
 import type { Command } from "commander";
 import { AttnError } from "../errors.js";
@@ -352,6 +352,8 @@ async function train(f: TrainFlags): Promise<void> {
       ? lmTrainable(model, t.labelSmoothing)
       : seq2seqTrainable(model as Transformer, t.labelSmoothing);
   mkdirSync(f.out, { recursive: true });
+  // A resumed run writes its own average at the end; an older one would no longer be the final model.
+  if (resuming) rmSync(path.join(f.out, "average"), { recursive: true, force: true });
   const quickEval = Math.min(200, cfg.data.evalSize);
   const bestMetric =
     cfg.data.kind === "task" ? "exact_match" : cfg.data.kind === "tsv" ? "bleu" : "perplexity";
