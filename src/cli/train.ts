@@ -131,8 +131,8 @@ export function registerTrain(program: Command): void {
     )
     .option(
       "--tokenizer <kind>",
-      "char, byte or bpe (for --data)",
-      choiceFlag("tokenizer", ["char", "byte", "bpe"] as const),
+      "char, byte, bpe or word (for --data; word is lossy: outputs are tokens joined by spaces)",
+      choiceFlag("tokenizer", ["char", "byte", "bpe", "word"] as const),
     )
     .option("--vocab <n>", "BPE vocabulary size", intFlag("vocab", 260, 1 << 20))
     .option("--steps <n>", "optimizer steps", intFlag("steps"))

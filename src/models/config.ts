@@ -74,7 +74,9 @@ const PAPER_DEFAULTS: Omit<EncoderDecoderConfig, "vocabSize"> = {
   shareEmbeddings: true,
   tieOutput: true,
   scaleEmbedding: true,
-  init: "paper",
+  // Xavier over fused Q/K/V: separate Xavier matrices start attention √2 larger and learned
+  // less per step (docs/training.md, "Why the same recipe learned less").
+  init: "xavier-fused",
   padId: 0,
   bosId: 1,
   eosId: 2,

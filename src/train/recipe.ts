@@ -18,6 +18,7 @@ import {
   createByteTokenizer,
   trainBpeTokenizer,
   trainCharTokenizer,
+  trainWordTokenizer,
 } from "../tokenizers/index.js";
 import { fromArray, noGrad, tidy } from "../tensor/index.js";
 import { corpusBleu, exactMatch, perplexity } from "./metrics.js";
@@ -71,7 +72,7 @@ export interface RunConfig {
   train: TrainSpec;
 }
 
-export type TokenizerKind = "char" | "byte" | "bpe";
+export type TokenizerKind = "char" | "byte" | "bpe" | "word";
 
 /** Reads a run's data files once (TSV pairs or text), checking them. */
 export interface LoadedData {
@@ -133,13 +134,15 @@ export function buildTokenizer(
       : [data.train as string];
   if (kind === "byte") return createByteTokenizer();
   if (kind === "bpe") return trainBpeTokenizer(texts, { vocabSize });
+  // Words (lossy: decoding joins tokens with spaces); the vocabulary keeps the most frequent.
+  if (kind === "word") return trainWordTokenizer(texts, { maxVocab: vocabSize || undefined });
   return trainCharTokenizer(texts);
 }
 
 export function checkVocab(model: ModelConfig, tokenizer: Tokenizer, where: string): void {
   if (model.vocabSize !== tokenizer.vocabSize) {
     throw new AttnError(
-      `${where}: the model's vocabulary (${model.vocabSize}) does not match the tokenizer's (${tokenizer.vocabSize}); they come from different runs`,
+      `${where}: config.json's model has a vocabulary of ${model.vocabSize}, tokenizer.json has ${tokenizer.vocabSize}; they come from different runs`,
     );
   }
 }
