@@ -22,7 +22,10 @@ const read = (name) => {
     console.error(`book-split: ${file} not found (--data DIR holds train.tsv and dev.tsv)`);
     process.exit(1);
   }
-  return fs.readFileSync(file, "utf8").split("\n").filter((l) => l.length > 0);
+  return fs
+    .readFileSync(file, "utf8")
+    .split("\n")
+    .filter((l) => l.length > 0);
 };
 const train = read("train.tsv");
 const dev = read("dev.tsv");
@@ -38,6 +41,15 @@ const write = (name, lines) => {
   fs.writeFileSync(path.join(values.out, name), lines.map((l) => `${l}\n`).join(""));
   console.log(`${path.join(values.out, name)}: ${lines.length} verses`);
 };
-write("train.tsv", train.filter((l) => !books.has(book(l))));
-write("dev.tsv", dev.filter((l) => !books.has(book(l))));
-write("test.tsv", train.filter((l) => books.has(book(l))));
+write(
+  "train.tsv",
+  train.filter((l) => !books.has(book(l))),
+);
+write(
+  "dev.tsv",
+  dev.filter((l) => !books.has(book(l))),
+);
+write(
+  "test.tsv",
+  train.filter((l) => books.has(book(l))),
+);
