@@ -105,7 +105,7 @@ def check_rng():
 
 # --------------------------------------------------------------------------
 # Modules: the layers of make_fixtures.py with dropout where ours has it
-# (src/models/blocks.ts, src/models/embedding-input.ts, src/nn/attention.ts)
+# (src/models/blocks.ts, src/models/stack.ts, src/nn/attention.ts)
 # --------------------------------------------------------------------------
 
 

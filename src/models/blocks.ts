@@ -80,16 +80,37 @@ function attention(o: LayerOptions, self: boolean): MultiHeadAttention {
   );
 }
 
+/** Base of the paper's two layers: the residual connection around each sub-layer. */
+abstract class ResidualLayer extends Module {
+  protected drop!: Dropout;
+
+  constructor(readonly o: LayerOptions) {
+    super();
+  }
+
+  /**
+   * The i-th sub-layer of the layer (§3.1, §5.4); records residual<i> and norm<i>.
+   *   post (the paper): LayerNorm(x + Dropout(Sublayer(x)))
+   *   pre  (GPT-2):     x + Dropout(Sublayer(LayerNorm(x)))
+   */
+  protected sublayer(i: number, x: Tensor, norm: LayerNorm, fn: (h: Tensor) => Tensor): Tensor {
+    if (this.o.normPlacement === "post") {
+      const r = this.tap(`residual${i}`, add(x, this.drop.forward(fn(x))));
+      return this.tap(`norm${i}`, norm.forward(r));
+    }
+    const n = this.tap(`norm${i}`, norm.forward(x));
+    return this.tap(`residual${i}`, add(x, this.drop.forward(fn(n))));
+  }
+}
+
 /** Self-attention then feed-forward. Also GPT's block, with a causal mask. */
-export class EncoderLayer extends Module {
+export class EncoderLayer extends ResidualLayer {
   readonly self_attn: MultiHeadAttention;
   readonly norm1: LayerNorm;
   readonly ffn: FeedForward;
   readonly norm2: LayerNorm;
-  private readonly drop: Dropout;
-
-  constructor(readonly o: LayerOptions) {
-    super();
+  constructor(o: LayerOptions) {
+    super(o);
     this.self_attn = this.addModule("self_attn", attention(o, true));
     this.norm1 = this.addModule("norm1", new LayerNorm(o.dModel, o.lnEps));
     this.ffn = this.addModule("ffn", new FeedForward(o.dModel, o.dFF, o.activation, o.init, o.rng));
@@ -98,21 +119,13 @@ export class EncoderLayer extends Module {
   }
 
   forward(x: Tensor, mask: Tensor | null, call: AttentionCallOptions = {}): Tensor {
-    const attn = (h: Tensor) => this.drop.forward(this.self_attn.forward(h, h, { ...call, mask }));
-    const ffn = (h: Tensor) => this.drop.forward(this.ffn.forward(h));
-    let out: Tensor;
-    if (this.o.normPlacement === "post") {
-      const r1 = this.tap("residual1", add(x, attn(x)));
-      const n1 = this.tap("norm1", this.norm1.forward(r1));
-      const r2 = this.tap("residual2", add(n1, ffn(n1)));
-      out = this.tap("norm2", this.norm2.forward(r2));
-    } else {
-      const n1 = this.tap("norm1", this.norm1.forward(x));
-      const r1 = this.tap("residual1", add(x, attn(n1)));
-      const n2 = this.tap("norm2", this.norm2.forward(r1));
-      out = this.tap("residual2", add(r1, ffn(n2)));
-    }
-    return this.tap("out", out);
+    const h = this.sublayer(1, x, this.norm1, (n) =>
+      this.self_attn.forward(n, n, { ...call, mask }),
+    );
+    return this.tap(
+      "out",
+      this.sublayer(2, h, this.norm2, (n) => this.ffn.forward(n)),
+    );
   }
 }
 
@@ -122,17 +135,15 @@ export interface DecoderLayerCache {
 }
 
 /** Masked self-attention, attention over the encoder's output ("memory"), then feed-forward. */
-export class DecoderLayer extends Module {
+export class DecoderLayer extends ResidualLayer {
   readonly self_attn: MultiHeadAttention;
   readonly cross_attn: MultiHeadAttention;
   readonly norm1: LayerNorm;
   readonly norm2: LayerNorm;
   readonly norm3: LayerNorm;
   readonly ffn: FeedForward;
-  private readonly drop: Dropout;
-
-  constructor(readonly o: LayerOptions) {
-    super();
+  constructor(o: LayerOptions) {
+    super(o);
     this.self_attn = this.addModule("self_attn", attention(o, true));
     this.cross_attn = this.addModule("cross_attn", attention(o, false));
     this.norm1 = this.addModule("norm1", new LayerNorm(o.dModel, o.lnEps));
@@ -159,37 +170,23 @@ export class DecoderLayer extends Module {
     group = 1,
   ): Tensor {
     const selfAttn = (h: Tensor) =>
-      this.drop.forward(
-        this.self_attn.forward(h, h, { mask: selfMask, cache: cache?.self, positionOffset }),
-      );
+      this.self_attn.forward(h, h, { mask: selfMask, cache: cache?.self, positionOffset });
     const crossAttn = (h: Tensor) => {
       const call = { mask: memoryMask, memoryCache: cache?.cross };
-      if (group === 1) return this.drop.forward(this.cross_attn.forward(h, memory, call));
+      if (group === 1) return this.cross_attn.forward(h, memory, call);
       const [R, T, d] = h.shape;
       if (T !== 1 || R % group !== 0)
         throw new AttnError(
           `decoder: groups of ${group} need one position per row, got ${fmt(h.shape)}`,
         );
       const grouped = reshape(h, [R / group, group, d]);
-      return this.drop.forward(reshape(this.cross_attn.forward(grouped, memory, call), [R, T, d]));
+      return reshape(this.cross_attn.forward(grouped, memory, call), [R, T, d]);
     };
-    const ffn = (h: Tensor) => this.drop.forward(this.ffn.forward(h));
-    let out: Tensor;
-    if (this.o.normPlacement === "post") {
-      const r1 = this.tap("residual1", add(x, selfAttn(x)));
-      const n1 = this.tap("norm1", this.norm1.forward(r1));
-      const r2 = this.tap("residual2", add(n1, crossAttn(n1)));
-      const n2 = this.tap("norm2", this.norm2.forward(r2));
-      const r3 = this.tap("residual3", add(n2, ffn(n2)));
-      out = this.tap("norm3", this.norm3.forward(r3));
-    } else {
-      const n1 = this.tap("norm1", this.norm1.forward(x));
-      const r1 = this.tap("residual1", add(x, selfAttn(n1)));
-      const n2 = this.tap("norm2", this.norm2.forward(r1));
-      const r2 = this.tap("residual2", add(r1, crossAttn(n2)));
-      const n3 = this.tap("norm3", this.norm3.forward(r2));
-      out = this.tap("residual3", add(r2, ffn(n3)));
-    }
-    return this.tap("out", out);
+    const h1 = this.sublayer(1, x, this.norm1, selfAttn);
+    const h2 = this.sublayer(2, h1, this.norm2, crossAttn);
+    return this.tap(
+      "out",
+      this.sublayer(3, h2, this.norm3, (n) => this.ffn.forward(n)),
+    );
   }
 }

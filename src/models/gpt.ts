@@ -19,7 +19,7 @@ import {
 import { fmt } from "../tensor/shape.js";
 import { EncoderLayer, layerOptions } from "./blocks.js";
 import { type GPTConfig, validateConfig } from "./config.js";
-import { Stack } from "./embedding-input.js";
+import { Stack } from "./stack.js";
 import { initPolicy } from "./init.js";
 import type { ModelInterventions } from "./transformer.js";
 

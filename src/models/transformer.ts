@@ -26,7 +26,7 @@ import {
 import { fmt } from "../tensor/shape.js";
 import { type DecoderLayerCache, DecoderLayer, EncoderLayer, layerOptions } from "./blocks.js";
 import { type EncoderDecoderConfig, validateConfig } from "./config.js";
-import { Stack } from "./embedding-input.js";
+import { Stack } from "./stack.js";
 import { type InitPolicy, initPolicy } from "./init.js";
 import { Module } from "../nn/module.js";
 import { KVCache, reorderRows } from "../nn/kv-cache.js";

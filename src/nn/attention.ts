@@ -54,6 +54,45 @@ export interface AttentionInterventions {
   noScale?: boolean;
 }
 
+export interface ScaledDotProductOptions {
+  /** 1 where attention is not allowed; broadcasts against the scores [..., Tq, Tk]. */
+  mask?: Tensor | null;
+  /** Added to the scores before masking (ALiBi's distance penalty). */
+  bias?: Tensor | null;
+  /** Default 1/√d_k; 1 drops the scaling (an explorer intervention). */
+  scale?: number;
+  /** Dropout rate on the attention weights; pass 0 at inference (the paper uses none here). */
+  dropout?: number;
+  /** Records an intermediate by name (a module's `tap`). */
+  tap?: (name: string, t: Tensor) => Tensor;
+}
+
+/**
+ * Attention(Q, K, V) = softmax(Q Kᵀ / √d_k) V (§3.2.1), on q [..., Tq, d_k],
+ * k [..., Tk, d_k], v [..., Tk, d_v]. Records scores, masked_scores, weights, heads.
+ */
+export function scaledDotProductAttention(
+  q: Tensor,
+  k: Tensor,
+  v: Tensor,
+  o: ScaledDotProductOptions = {},
+): Tensor {
+  const tap = o.tap ?? ((_: string, t: Tensor) => t);
+  // "We scale the dot products by 1/√d_k" so that softmax gradients do not vanish;
+  // the scale is the matmul kernel's alpha, so it costs no extra pass.
+  const scale = o.scale ?? 1 / Math.sqrt(q.shape[q.shape.length - 1]);
+  let scores = matmul(q, transpose(k), scale); //                      Q Kᵀ / √d_k
+  if (o.bias) scores = add(scores, o.bias); //                           + position bias (ALiBi)
+  scores = tap("scores", scores);
+  const masked = tap(
+    "masked_scores", //                                                   −∞ where not allowed
+    o.mask ? maskedFill(scores, o.mask, Number.NEGATIVE_INFINITY) : scores,
+  );
+  const weights = tap("weights", softmax(masked, -1)); //                softmax(·)
+  const dropped = o.dropout ? dropout(weights, o.dropout, true) : weights;
+  return tap("heads", matmul(dropped, v)); //                             · V
+}
+
 export class MultiHeadAttention extends Module {
   readonly q_proj: Linear;
   readonly k_proj: Linear;
@@ -130,22 +169,17 @@ export class MultiHeadAttention extends Module {
     q = this.tap("q", q);
     k = this.tap("k", k);
     v = this.tap("v", v);
-    const Tk = k.shape[2];
-    // Q Kᵀ / √d_k: "we scale the dot products by 1/√d_k" to keep softmax gradients from vanishing.
-    // The scale is folded into the product (the kernel's alpha): no extra pass.
-    const scale = this.interventions.noScale ? 1 : 1 / Math.sqrt(this.dK);
-    let scores = matmul(q, transpose(k), scale);
-    if (this.isSelfAttention && this.opts.positional === "alibi") {
-      scores = add(scores, alibiBias(this.heads, Tq, Tk, offset));
-    }
-    scores = this.tap("scores", scores);
-    const masked = this.tap(
-      "masked_scores",
-      call.mask ? maskedFill(scores, call.mask, Number.NEGATIVE_INFINITY) : scores,
-    );
-    let weights = this.tap("weights", softmax(masked, -1));
-    weights = dropout(weights, this.opts.attnDropout, this.training);
-    const heads = this.tap("heads", matmul(weights, v));
+    const bias =
+      this.isSelfAttention && this.opts.positional === "alibi"
+        ? alibiBias(this.heads, Tq, k.shape[2], offset)
+        : null;
+    const heads = scaledDotProductAttention(q, k, v, {
+      mask: call.mask,
+      bias,
+      scale: this.interventions.noScale ? 1 : undefined,
+      dropout: this.training ? this.opts.attnDropout : 0,
+      tap: (name, t) => this.tap(name, t),
+    });
     const joined = this.tap("concat", reshape(permute(heads, [0, 2, 1, 3]), [B, Tq, d]));
     return this.tap("out", this.out_proj.forward(joined));
   }

@@ -189,6 +189,8 @@ export class Trainer<B> {
   /** Index of the next averaging snapshot (0 = the earliest). */
   private nextSnapshot = 0;
   private bestValue: TrainerState["best"] = null;
+  /** The step of the latest evaluation (-1: none in this process). */
+  private lastEvalStep = -1;
   private history: MetricsRecord[] = [];
   private stopRequested = false;
   /** The learning rate of the last step. */
@@ -369,6 +371,7 @@ export class Trainer<B> {
         `trainer: evaluate() gave no metric "${name}" (it gave ${Object.keys(metrics).join(", ") || "none"})`,
       );
     }
+    this.lastEvalStep = this.stepCount;
     const isBest = name !== undefined && this.isImprovement(metrics[name]);
     if (isBest) this.bestValue = { metric: name!, value: metrics[name!], step: this.stepCount };
     const info: EvalInfo = { step: this.stepCount, metrics, elapsedMs: this.elapsedMs, isBest };
@@ -473,7 +476,8 @@ export class Trainer<B> {
 
   /**
    * Trains until maxSteps, maxTimeMs or requestStop(); evaluates every
-   * evalEvery steps, saves every checkpointEvery steps and once more at the end
+   * evalEvery steps and at the end of the horizon (not on requestStop), saves
+   * every checkpointEvery steps and once more at the end
    * (if a checkpoint manager was given and the last step is not saved yet).
    * Yields to the event loop between steps, so signal handlers can run.
    */
@@ -527,6 +531,17 @@ export class Trainer<B> {
           await this.saveCheckpoint();
         }
         await new Promise<void>((resolve) => setImmediate(resolve));
+      }
+      // The final weights are evaluated too, so out/best is never older than a better last
+      // step (with a decaying schedule the last step is usually the best).
+      if (
+        o.evaluate &&
+        o.evalEvery &&
+        reason !== "stopped" &&
+        this.lastEvalStep !== this.stepCount &&
+        this.stepCount > 0
+      ) {
+        await this.evaluateNow();
       }
       if (o.checkpoints) {
         // The end of the horizon is the last averaging snapshot.

@@ -55,12 +55,12 @@ export const CHAPTERS: Chapter[] = [
     ],
     code: [
       { file: "src/tensor/ops/embedding.ts", fn: "embedding" },
-      { file: "src/models/embedding-input.ts", fn: "Stack.embedInputs" },
+      { file: "src/models/stack.ts", fn: "Stack.embedInputs" },
     ],
     gpt: {
       code: [
         { file: "src/tensor/ops/embedding.ts", fn: "embedding" },
-        { file: "src/models/embedding-input.ts", fn: "Stack.embedInputs" },
+        { file: "src/models/stack.ts", fn: "Stack.embedInputs" },
         { file: "src/models/gpt.ts", fn: "GPT.hidden" },
       ],
     },
@@ -75,7 +75,7 @@ export const CHAPTERS: Chapter[] = [
     ],
     code: [
       { file: "src/nn/positional.ts", fn: "sinusoidalPositionalEncoding" },
-      { file: "src/models/embedding-input.ts", fn: "Stack.embedInputs" },
+      { file: "src/models/stack.ts", fn: "Stack.embedInputs" },
       { file: "src/nn/positional.ts", fn: "applyRope" },
     ],
   },
@@ -88,7 +88,7 @@ export const CHAPTERS: Chapter[] = [
       "Hover or use the arrow keys on a cell to see how that weight was computed. Encoder self-attention looks within the source, decoder self-attention within the output so far, cross-attention from the output to the source.",
     ],
     code: [
-      { file: "src/nn/attention.ts", fn: "MultiHeadAttention.forward" },
+      { file: "src/nn/attention.ts", fn: "scaledDotProductAttention" },
       { file: "src/tensor/ops/softmax.ts", fn: "softmax" },
     ],
     gpt: {
@@ -146,7 +146,7 @@ export const CHAPTERS: Chapter[] = [
       "Below, see what a sub-layer adds to one token's vector, and how large each stage is.",
     ],
     code: [
-      { file: "src/models/blocks.ts", fn: "EncoderLayer.forward / DecoderLayer.forward" },
+      { file: "src/models/blocks.ts", fn: "ResidualLayer.sublayer" },
       { file: "src/tensor/ops/layernorm.ts", fn: "layerNorm" },
     ],
     gpt: {
@@ -157,7 +157,7 @@ export const CHAPTERS: Chapter[] = [
       code: [
         {
           file: "src/models/blocks.ts",
-          fn: "EncoderLayer.forward (GPT's block, with a causal mask)",
+          fn: "ResidualLayer.sublayer (pre-LN), EncoderLayer.forward (GPT's block)",
         },
         { file: "src/tensor/ops/layernorm.ts", fn: "layerNorm" },
       ],
