@@ -13,10 +13,9 @@
 import { AttnError } from "../errors.js";
 import type { Mulberry32 } from "../tensor/random.js";
 
-export const PAD_ID = 0;
-export const BOS_ID = 1;
-export const EOS_ID = 2;
-export const UNK_ID = 3;
+import { BOS_ID, EOS_ID, PAD_ID, UNK_ID } from "../tokenizers/tokenizer.js";
+
+export { BOS_ID, EOS_ID, PAD_ID, UNK_ID };
 
 export interface Seq2SeqExample {
   src: readonly number[];

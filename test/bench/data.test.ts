@@ -16,9 +16,9 @@ import {
   benchConfigNames,
   makeS2SBatch,
   makeTokenBlock,
-  noamLr,
 } from "../../src/cli/bench.js";
 import { Mulberry32 } from "../../src/tensor/random.js";
+import { paperSchedule } from "../../src/train/schedules.js";
 import { memory } from "../../src/tensor/index.js";
 
 /** mulberry32 written literally from the README's formula (mod 2^32 with BigInt). */
@@ -132,9 +132,10 @@ describe("bench data stream", () => {
     assert.equal(sum(src), 4182100);
   });
 
-  test("noam learning rate counts from step 1", () => {
-    assert.equal(noamLr(1, 256), 256 ** -0.5 * 4000 ** -1.5);
-    assert.equal(noamLr(4000, 512), 512 ** -0.5 * 4000 ** -0.5);
+  test("the peer's learning rate (the paper's schedule, warm-up 4000) counts from step 1", () => {
+    const lr = (n: number, d: number) => paperSchedule({ dModel: d, warmup: 4000 })(n);
+    assert.equal(lr(1, 256), 256 ** -0.5 * 4000 ** -1.5);
+    assert.equal(lr(4000, 512), 512 ** -0.5 * 4000 ** -0.5);
   });
 
   test("workload names, defaults and metrics are the peer's", () => {
