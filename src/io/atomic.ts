@@ -20,21 +20,24 @@ function tempPathFor(target: string): string {
   return path.join(dir, `.${base}.${process.pid}.${randomBytes(6).toString("hex")}.tmp`);
 }
 
-function reason(e: unknown): string {
+/** The message of a caught error, for "cannot ...: <reason>" lines. */
+export function errorReason(e: unknown): string {
   return e instanceof Error ? e.message : String(e);
 }
 
 /**
- * Write `chunks` (one buffer or several, concatenated in order) to `target`
- * atomically. Throws AttnError naming `target` if anything fails.
+ * Creates `file` (which must not exist) with `chunks` written in order and
+ * fsync'ed. On failure the descriptor is closed and the error rethrown; the
+ * caller removes the partial file.
  */
-export function writeFileAtomic(target: string, chunks: Uint8Array | readonly Uint8Array[]): void {
+export function writeNewFileDurable(
+  file: string,
+  chunks: Uint8Array | readonly Uint8Array[],
+): void {
   const parts = chunks instanceof Uint8Array ? [chunks] : chunks;
-  const tmp = tempPathFor(target);
-  let fd: number | null = null;
+  // "wx": fail rather than reuse a file that happens to have our name.
+  const fd = fs.openSync(file, "wx", 0o666);
   try {
-    // "wx": fail rather than reuse a file that happens to have our random name.
-    fd = fs.openSync(tmp, "wx", 0o666);
     for (const part of parts) {
       let done = 0;
       // Each iteration writes at least one byte or throws, so this ends.
@@ -45,29 +48,33 @@ export function writeFileAtomic(target: string, chunks: Uint8Array | readonly Ui
       }
     }
     fs.fsyncSync(fd);
+  } finally {
     fs.closeSync(fd);
-    fd = null;
+  }
+}
+
+/**
+ * Write `chunks` (one buffer or several, concatenated in order) to `target`
+ * atomically. Throws AttnError naming `target` if anything fails.
+ */
+export function writeFileAtomic(target: string, chunks: Uint8Array | readonly Uint8Array[]): void {
+  const tmp = tempPathFor(target);
+  try {
+    writeNewFileDurable(tmp, chunks);
     fs.renameSync(tmp, target);
   } catch (e) {
-    if (fd !== null) {
-      try {
-        fs.closeSync(fd);
-      } catch {
-        // Already failing; the original error is the one to report.
-      }
-    }
     try {
       fs.unlinkSync(tmp);
     } catch {
       // The temporary file may never have been created.
     }
-    throw new AttnError(`${target}: cannot write file: ${reason(e)}`);
+    throw new AttnError(`${target}: cannot write file: ${errorReason(e)}`);
   }
   syncDirectory(path.dirname(target));
 }
 
-/** Best effort: make the rename itself durable. Not supported everywhere (e.g. Windows). */
-function syncDirectory(dir: string): void {
+/** Best effort: make a rename in `dir` durable. Not supported everywhere (e.g. Windows). */
+export function syncDirectory(dir: string): void {
   let fd: number | null = null;
   try {
     fd = fs.openSync(dir, "r");

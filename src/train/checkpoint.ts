@@ -31,6 +31,7 @@ import { randomBytes } from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
 import { AttnError } from "../errors.js";
+import { errorReason, syncDirectory, writeNewFileDurable } from "../io/atomic.js";
 import {
   parseSafetensors,
   type SafetensorsFile,
@@ -101,10 +102,6 @@ export const checkpointTestHooks: {
   onStage?: (stage: "files-written" | "moved-aside" | "swapped" | "done") => void;
 } = {};
 
-function reason(e: unknown): string {
-  return e instanceof Error ? e.message : String(e);
-}
-
 // ---------------------------------------------------------------------------
 // Encoding
 
@@ -167,7 +164,7 @@ function jsonFile(what: string, value: unknown): Uint8Array {
   try {
     text = JSON.stringify(value, null, 2);
   } catch (e) {
-    throw new AttnError(`${what}: cannot be written as JSON: ${reason(e)}`);
+    throw new AttnError(`${what}: cannot be written as JSON: ${errorReason(e)}`);
   }
   if (text === undefined) throw new AttnError(`${what}: cannot be written as JSON`);
   return new TextEncoder().encode(`${text}\n`);
@@ -242,33 +239,6 @@ function locate(target: string): string | null {
   return statOrNull(target) ? target : newestOld(target);
 }
 
-function syncDir(dir: string): void {
-  let fd: number | null = null;
-  try {
-    fd = fs.openSync(dir, "r");
-    fs.fsyncSync(fd);
-  } catch {
-    // Not supported everywhere (e.g. Windows); durability of the entry is a bonus.
-  } finally {
-    if (fd !== null) fs.closeSync(fd);
-  }
-}
-
-function writeDurable(file: string, bytes: Uint8Array): void {
-  const fd = fs.openSync(file, "wx", 0o666);
-  try {
-    let done = 0;
-    while (done < bytes.byteLength) {
-      const n = fs.writeSync(fd, bytes, done, bytes.byteLength - done);
-      if (!(n > 0)) throw new Error(`write returned ${n}`);
-      done += n;
-    }
-    fs.fsyncSync(fd);
-  } finally {
-    fs.closeSync(fd);
-  }
-}
-
 /** Puts back a checkpoint an interrupted save moved aside, and deletes leftovers of interrupted saves. */
 function recoverLeftovers(target: string): void {
   const parent = path.dirname(target);
@@ -313,8 +283,8 @@ export function writeCheckpointFiles(dir: string, files: ReadonlyMap<string, Uin
     const t = tag();
     tmp = path.join(parent, `.${base}.tmp-${t}`);
     fs.mkdirSync(tmp);
-    for (const [name, bytes] of files) writeDurable(path.join(tmp, name), bytes);
-    syncDir(tmp);
+    for (const [name, bytes] of files) writeNewFileDurable(path.join(tmp, name), bytes);
+    syncDirectory(tmp);
     checkpointTestHooks.onStage?.("files-written");
     if (st) {
       old = path.join(parent, `.${base}.old-${t}`);
@@ -323,7 +293,7 @@ export function writeCheckpointFiles(dir: string, files: ReadonlyMap<string, Uin
     }
     fs.renameSync(tmp, target);
     tmp = null;
-    syncDir(parent);
+    syncDirectory(parent);
     checkpointTestHooks.onStage?.("swapped");
     if (old) fs.rmSync(old, { recursive: true, force: true });
     old = null;
@@ -335,7 +305,7 @@ export function writeCheckpointFiles(dir: string, files: ReadonlyMap<string, Uin
     } catch {
       // The next save or load recovers; the original error is the one to report.
     }
-    const msg = reason(e);
+    const msg = errorReason(e);
     throw new AttnError(`checkpoint ${dir}: cannot save: ${msg}`);
   }
 }
@@ -390,7 +360,7 @@ function readBytes(
       if (!required) return undefined;
       throw new AttnError(`checkpoint ${dir}: ${file} is missing`);
     }
-    throw new AttnError(`checkpoint ${dir}: cannot read ${file}: ${reason(e)}`);
+    throw new AttnError(`checkpoint ${dir}: cannot read ${file}: ${errorReason(e)}`);
   }
 }
 
@@ -398,7 +368,7 @@ function parseJSON(bytes: Uint8Array, file: string, dir: string): unknown {
   try {
     return JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(bytes));
   } catch (e) {
-    throw new AttnError(`checkpoint ${dir}: ${file} is not valid JSON (${reason(e)})`);
+    throw new AttnError(`checkpoint ${dir}: ${file} is not valid JSON (${errorReason(e)})`);
   }
 }
 
