@@ -62,6 +62,8 @@ export interface DecodeStep {
   scores: Float64Array | null;
   /** The tokens (after BOS) of a row's prefix. */
   prefix(row: number): number[];
+  /** The hypotheses a sentence has closed so far (beam search: by when they closed). */
+  ended(sentence: number): readonly Hypothesis[];
   state: EncoderDecoderState;
 }
 
@@ -150,6 +152,26 @@ function argmaxSkipping(data: ArrayLike<number>, off: number, V: number, a: numb
   return best;
 }
 
+/**
+ * Given the surviving rows (ascending) of a batch of `rows`, rewrites them in
+ * place as parents for compaction: row i < kept keeps itself when it
+ * survives, else takes a survivor from the end of the batch.
+ */
+function fillHoles(survivors: Int32Array, rows: number): void {
+  const kept = survivors.length;
+  const alive = new Uint8Array(rows);
+  for (let i = 0; i < kept; i++) alive[survivors[i]] = 1;
+  let tail = rows - 1;
+  for (let i = 0; i < kept; i++) {
+    if (alive[i]) {
+      survivors[i] = i;
+      continue;
+    }
+    while (!alive[tail]) tail--;
+    survivors[i] = tail--;
+  }
+}
+
 class Loop {
   readonly V: number;
   /** History of each row's tokens, [rows, maxSteps], and its double buffer. */
@@ -186,6 +208,7 @@ class Loop {
     logProbs: Tensor | null,
     sentence: Int32Array,
     scores: Float64Array | null,
+    ended: readonly (readonly Hypothesis[] | undefined)[],
   ): void {
     if (!this.onStep) return;
     const T = this.T;
@@ -200,6 +223,7 @@ class Loop {
       sentence: sentence.subarray(0, rows),
       scores: scores ? scores.subarray(0, rows) : null,
       prefix: (r) => Array.from(hist.subarray(r * T, r * T + step)),
+      ended: (j) => ended[j] ?? [],
       state: this.state,
     });
   }
@@ -216,7 +240,7 @@ class Loop {
     for (let step = 0; rows > 0; step++) {
       let kept = 0;
       this.forward(tokens, rows, (logits) => {
-        this.hook(step, rows, logits, null, sentence, null);
+        this.hook(step, rows, logits, null, sentence, null, out);
         const data = logits.data;
         const base = logits.offset;
         for (let r = 0; r < rows; r++) {
@@ -239,16 +263,20 @@ class Loop {
           keepRows[kept++] = r;
         }
       });
-      if (kept < rows) {
-        // Finished sentences leave the batch: move the survivors up.
+      if (kept < rows && kept > 0) {
+        // Finished sentences leave the batch: survivors from the end of the
+        // batch fill their rows, so a step copies only as many cache rows as
+        // sentences finished (row order does not matter to greedy).
+        const parents = keepRows.subarray(0, kept);
+        fillHoles(parents, rows);
         for (let i = 0; i < kept; i++) {
-          const r = keepRows[i];
+          const r = parents[i];
+          if (r === i) continue;
           sentence[i] = sentence[r];
           tokens[i] = tokens[r];
-          if (r !== i) this.hist.copyWithin(i * T, r * T, r * T + step + 1);
+          this.hist.copyWithin(i * T, r * T, r * T + step + 1);
         }
-        if (kept > 0)
-          this.model.selectRows(this.state, keepRows.subarray(0, kept), keepRows.subarray(0, kept));
+        this.model.selectRows(this.state, parents, parents);
       }
       rows = kept;
     }
@@ -275,13 +303,19 @@ class Loop {
     const topS = new Float64Array(K2);
     const topR = new Int32Array(K2);
     const topW = new Int32Array(K2);
+    const slot = {
+      p: new Int32Array(k),
+      t: new Int32Array(k),
+      s: new Float64Array(k),
+      used: new Uint8Array(k),
+    };
     for (let step = 0; n > 0; step++) {
       const rows = n * k;
       let newRows = 0;
       let keptSent = 0;
       this.forward(tokens, rows, (logits) => {
         const logp = logSoftmax(logits);
-        this.hook(step, rows, logits, logp, rowSentence, scores);
+        this.hook(step, rows, logits, logp, rowSentence, scores, finished);
         const lp = logp.data;
         const base = logp.offset;
         for (let j = 0; j < n; j++) {
@@ -295,7 +329,11 @@ class Loop {
             const off = base + r * V;
             const from = forced ? eosId : 0;
             const to = forced ? eosId + 1 : V;
+            // A cheap per-word pre-test on log p alone (the row's score is
+            // fixed); it lets through a superset, and the exact test follows.
+            let bar = filled === K2 ? cutoff(topS[K2 - 1], sc) : Number.NEGATIVE_INFINITY;
             for (let w = from; w < to; w++) {
+              if (!(lp[off + w] >= bar)) continue;
               if (w === padId || w === bosId) continue;
               const c = sc + lp[off + w];
               if (filled === K2 ? !(c > topS[K2 - 1]) : !(c > Number.NEGATIVE_INFINITY)) continue;
@@ -310,6 +348,7 @@ class Loop {
               topS[i] = c;
               topR[i] = r;
               topW[i] = w;
+              if (filled === K2) bar = cutoff(topS[K2 - 1], sc);
             }
           }
           const fin = finished[s];
@@ -333,12 +372,8 @@ class Loop {
             newRows = first; // the sentence is done: its rows leave
             continue;
           }
-          // Fewer than k live expansions: pad with dead beams.
-          while (newRows - first < k) {
-            parents[newRows] = parents[first];
-            tokens[newRows] = tokens[first];
-            nextScores[newRows++] = Number.NEGATIVE_INFINITY;
-          }
+          placeInParentSlots(parents, tokens, nextScores, first, newRows - first, j * k, k, slot);
+          newRows = first + k;
           keepSent[keptSent++] = j;
         }
       });
@@ -363,6 +398,67 @@ class Loop {
     // Best first by normalised score; a stable sort keeps the earlier on ties.
     return finished.map((f) => f.sort((a, b) => b.score - a.score));
   }
+}
+
+/**
+ * Orders a sentence's k new rows (`live` of them expanded, from `first`) so
+ * that a row continuing old row oldFirst + q sits in slot q where it can:
+ * that row of the KV cache then stays where it is instead of being copied.
+ * Fewer than k live expansions leave dead beams (score -Infinity, never
+ * expanded) in the free slots; they keep the slot's old row. The order of a
+ * sentence's rows changes no result except the pick among exactly equal
+ * scores, and it is the same whatever else shares the batch.
+ */
+function placeInParentSlots(
+  parents: Int32Array,
+  tokens: Int32Array,
+  scores: Float64Array,
+  first: number,
+  live: number,
+  oldFirst: number,
+  k: number,
+  slot: { p: Int32Array; t: Int32Array; s: Float64Array; used: Uint8Array },
+): void {
+  const { p, t, s, used } = slot;
+  used.fill(0);
+  const placed = new Uint8Array(live);
+  for (let i = 0; i < live; i++) {
+    const q = parents[first + i] - oldFirst;
+    if (!used[q]) {
+      used[q] = 1;
+      placed[i] = 1;
+      p[q] = parents[first + i];
+      t[q] = tokens[first + i];
+      s[q] = scores[first + i];
+    }
+  }
+  let q = 0;
+  for (let i = 0; i < live; i++) {
+    if (placed[i]) continue;
+    while (used[q]) q++;
+    used[q] = 1;
+    p[q] = parents[first + i];
+    t[q] = tokens[first + i];
+    s[q] = scores[first + i];
+  }
+  for (q = 0; q < k; q++) {
+    if (!used[q]) {
+      p[q] = oldFirst + q;
+      t[q] = tokens[first];
+      s[q] = Number.NEGATIVE_INFINITY;
+    }
+  }
+  parents.set(p, first);
+  tokens.set(t, first);
+  scores.set(s, first);
+}
+
+/**
+ * A bound under which log p cannot lift score sc above the k-th best c:
+ * sc + lp > c implies lp >= cutoff(c, sc), with slack for float64 rounding.
+ */
+function cutoff(c: number, sc: number): number {
+  return c - sc - 1e-9 * (Math.abs(c) + Math.abs(sc) + 1);
 }
 
 /** A contiguous [rows, 1, V] tensor's values, without a copy. */

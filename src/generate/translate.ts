@@ -68,7 +68,9 @@ export function translateIdsAll(
   const order = [...ids.keys()]
     .filter((i) => texts?.[i].trim() !== "")
     .sort((a, b) => ids[a].length - ids[b].length || a - b);
-  for (let at = 0; at < order.length; at += bs) {
+  // Longest batch first: later, shorter batches then reuse its larger
+  // buffers from the backend's pool instead of taking fresh pages.
+  for (let at = Math.floor((order.length - 1) / bs) * bs; at >= 0; at -= bs) {
     const chunk = order.slice(at, at + bs);
     const hyps = decodeBatch(
       model,

@@ -314,7 +314,8 @@ export class Transformer extends Module {
   /**
    * Reorders the decoding batch in place: decoder row i continues old row
    * rowParents[i] (beam search), and when sentenceKeep is given, sentence j
-   * is old sentence sentenceKeep[j] (finished sentences leave; ascending).
+   * is old sentence sentenceKeep[j] (finished sentences leave; a row may move
+   * into the place of a dropped one, but no rows may swap places in a cycle).
    */
   selectRows(
     state: EncoderDecoderState,
@@ -330,7 +331,7 @@ export class Transformer extends Module {
         const old = state.srcMask;
         state.srcMask = keep(
           reorderRows(old, sentenceKeep, () => {
-            throw new AttnError("selectRows: sentences must be kept in ascending order");
+            throw new AttnError("selectRows: kept sentences must not swap places in a cycle");
           }),
         );
         old.dispose();

@@ -116,6 +116,17 @@ describe("batched decoding equals one sentence at a time", () => {
     }
   });
 
+  test("beams wider than the vocabulary (dead beams fill the rows) still follow the reference", () => {
+    // At step 0 one row gives fewer than k live expansions.
+    const k = tok.vocabSize;
+    for (const i of [1, 5]) {
+      const want = referenceBeam(model, sources[i], k, 0.6, sources[i].length + 50);
+      const got = decodeBatch(model, [sources[i], sources[2]], { beam: k })[0][0];
+      assert.deepEqual(got.tokens, want.tokens, `sentence ${i}`);
+      assert.ok(relClose(got.score, want.score, 1e-4), `${got.score} vs ${want.score}`);
+    }
+  });
+
   test("maxLen caps the output; only EOS at the limit", () => {
     for (const beam of [1, 4]) {
       const out = decodeBatch(model, sources, { beam, maxLen: 2 });

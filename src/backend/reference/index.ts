@@ -28,6 +28,8 @@ export class ReferenceBackend implements Backend {
    * here) and less garbage collection.
    */
   private readonly pool = new Map<number, ArrayBuffer[]>();
+  /** Every pooled buffer, oldest release first (Map keeps insertion order): eviction order. */
+  private readonly pooledOrder = new Map<ArrayBuffer, number>();
   /** Buffers this backend made (only those are pooled: a foreign array may be shared). */
   private readonly own = new WeakSet<ArrayBuffer>();
   private pooledBytes = 0;
@@ -58,11 +60,12 @@ export class ReferenceBackend implements Backend {
     const bytes = size * width;
     if (bytes < MIN_POOLED_BYTES) return makeArray(dtype, new ArrayBuffer(bytes), size);
     const cls = sizeClass(bytes);
-    this.liveBytes += cls;
+    const buffer = this.takePooled(cls);
+    const got = buffer?.byteLength ?? cls;
+    this.liveBytes += got;
     if (this.liveBytes > this.peakLiveBytes) this.peakLiveBytes = this.liveBytes;
-    const buffer = this.pool.get(cls)?.pop();
     if (buffer) {
-      this.pooledBytes -= cls;
+      this.pooledBytes -= got;
       const data = makeArray(dtype, buffer, size);
       if (zero) data.fill(0);
       return data;
@@ -72,21 +75,51 @@ export class ReferenceBackend implements Backend {
     return makeArray(dtype, fresh, size);
   }
 
+  /**
+   * A pooled buffer of class `cls`, or else of one of the next classes up to
+   * twice its size: when shapes shrink from call to call (decoding drops
+   * finished sentences from the batch) the larger buffers released before
+   * still serve, instead of fresh pages.
+   */
+  private takePooled(cls: number): ArrayBuffer | undefined {
+    for (let c = cls; c <= 2 * cls; c = nextClass(c)) {
+      const b = this.pool.get(c)?.pop();
+      if (b) {
+        this.pooledOrder.delete(b);
+        return b;
+      }
+    }
+    return undefined;
+  }
+
   release(data: TypedArray): void {
     const buffer = data.buffer as ArrayBuffer;
     const cls = buffer.byteLength;
     if (!this.own.has(buffer)) return;
     this.liveBytes -= cls;
-    if (this.pooledBytes + cls > Math.max(this.maxPooledBytes, this.peakLiveBytes)) return;
+    const bound = Math.max(this.maxPooledBytes, this.peakLiveBytes);
+    if (cls > bound) return;
+    // Over the bound, the buffers released longest ago go (to the garbage
+    // collector): sizes in use drift (each decode batch is shorter than the
+    // last), and the recent ones are the ones the next calls ask for.
+    for (const [old, oldCls] of this.pooledOrder) {
+      if (this.pooledBytes + cls <= bound) break;
+      const list = this.pool.get(oldCls)!;
+      list.splice(list.indexOf(old), 1);
+      this.pooledOrder.delete(old);
+      this.pooledBytes -= oldCls;
+    }
     let free = this.pool.get(cls);
     if (!free) this.pool.set(cls, (free = []));
     free.push(buffer);
+    this.pooledOrder.set(buffer, cls);
     this.pooledBytes += cls;
   }
 
   /** Drops every pooled array (memory goes back to the garbage collector). */
   trimPool(): void {
     this.pool.clear();
+    this.pooledOrder.clear();
     this.pooledBytes = 0;
   }
 
@@ -120,6 +153,11 @@ const MIN_POOLED_BYTES = 256;
 function sizeClass(bytes: number): number {
   const quarter = 2 ** Math.max(6, Math.floor(Math.log2(bytes)) - 2);
   return Math.ceil(bytes / quarter) * quarter;
+}
+
+/** The size class after `cls`. */
+function nextClass(cls: number): number {
+  return sizeClass(cls + 1);
 }
 
 function makeArray(dtype: DType, buffer: ArrayBuffer, size: number): TypedArray {
