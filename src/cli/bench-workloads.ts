@@ -16,6 +16,7 @@ import {
 } from "../models/index.js";
 import { Mulberry32, type Tensor, fromArray, manualSeed, noGrad, tidy } from "../tensor/index.js";
 import { BOS_ID as BOS } from "../tokenizers/tokenizer.js";
+import { trainStep } from "../train/step.js";
 import { Adam } from "../train/optim.js";
 import { paperSchedule } from "../train/schedules.js";
 import {
@@ -103,7 +104,8 @@ export class Workload {
           };
         });
         model.train();
-        const opt = new Adam(model.parameters(), {
+        const params = model.parameters();
+        const opt = new Adam(params, {
           lr: 0,
           beta1: 0.9,
           beta2: 0.98,
@@ -116,15 +118,15 @@ export class Workload {
         this.step = (i) => {
           const { src, decIn, labels, nTgt } = batches[i];
           optStep++;
-          opt.lr = lrAt(optStep);
-          this.lastLoss = tidy(() => {
-            ph.run("zero_grad", () => opt.zeroGrad());
-            // masks, forward, logits for all B x T positions, label-smoothed loss
-            const loss = ph.run("forward+loss", () => model.loss(src, decIn, labels, 0.1).loss);
-            ph.run("backward", () => loss.backward());
-            ph.run("optimizer", () => opt.step());
-            return ph.run("read_loss", () => loss.item());
-          });
+          // masks, forward, logits for all B x T positions, label-smoothed loss
+          this.lastLoss = trainStep([null], {
+            parameters: params,
+            optimizer: opt,
+            loss: () => ({ loss: model.loss(src, decIn, labels, 0.1).loss, tokens: nTgt }),
+            lr: lrAt(optStep),
+            measureNorm: false,
+            phase: (n, f) => ph.run(n, f),
+          }).loss;
           return nTgt;
         };
         break;
@@ -144,7 +146,8 @@ export class Workload {
           return { x: intTensor(x, [B, T]), y: intTensor(y, [B, T]) };
         });
         model.train();
-        const opt = new Adam(model.parameters(), {
+        const params = model.parameters();
+        const opt = new Adam(params, {
           lr: 3e-4,
           beta1: 0.9,
           beta2: 0.999,
@@ -153,13 +156,14 @@ export class Workload {
         });
         this.step = (i) => {
           const { x, y } = batches[i];
-          this.lastLoss = tidy(() => {
-            ph.run("zero_grad", () => opt.zeroGrad());
-            const loss = ph.run("forward+loss", () => model.loss(x, y).loss);
-            ph.run("backward", () => loss.backward());
-            ph.run("optimizer", () => opt.step());
-            return ph.run("read_loss", () => loss.item());
-          });
+          this.lastLoss = trainStep([null], {
+            parameters: params,
+            optimizer: opt,
+            loss: () => ({ loss: model.loss(x, y).loss, tokens: B * T }),
+            lr: 3e-4,
+            measureNorm: false,
+            phase: (n, f) => ph.run(n, f),
+          }).loss;
           return B * T;
         };
         break;

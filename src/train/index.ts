@@ -3,5 +3,6 @@ export * from "./optim.js";
 export * from "./schedules.js";
 export * from "./clip.js";
 export * from "./checkpoint.js";
+export * from "./step.js";
 export * from "./trainer.js";
 export * from "./metrics.js";

@@ -10,7 +10,8 @@ export interface Optimizer {
   zeroGrad(): void;
 }
 
-function clearGrads(params: Tensor[]): void {
+/** Drops every parameter's gradient (the next backward starts from zero). */
+export function clearGrads(params: readonly Tensor[]): void {
   for (const p of params) {
     p.grad?.dispose();
     p.grad = null;

@@ -1,13 +1,8 @@
 /**
- * A generic training loop. Each step, inside one `tidy` scope: zero the
- * grads; for each micro-batch, forward + backward (gradient accumulation);
- * scale the accumulated grads so that N micro-batches equal one big batch;
- * optionally clip; set the lr from the schedule; optimizer step.
- *
- * Accumulation is exact in math: the model's loss is the mean over the
- * micro-batch's tokens, so micro-batch i is back-propagated with weight
- * tokens_i and the sum of grads divided by Σ tokens_i, which is the gradient
- * of the mean over all tokens of the step.
+ * A generic training loop around `trainStep` (./step.ts: zero the grads,
+ * forward + backward per micro-batch weighted by its tokens, optional clip,
+ * optimizer step at the schedule's lr), with the horizon, evaluations,
+ * checkpoints, averaging and exact resume.
  *
  * The horizon: maxSteps and/or maxTimeMs, whichever comes first. maxTimeMs
  * counts training time only (data, forward, backward, update), summed over
@@ -24,7 +19,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { AttnError } from "../errors.js";
 import type { Module } from "../nn/module.js";
-import { type Tensor, full, getRng, tidy } from "../tensor/index.js";
+import { type Tensor, getRng } from "../tensor/index.js";
 import {
   type CheckpointManager,
   type LoadedCheckpoint,
@@ -32,9 +27,9 @@ import {
   restoreOptimizer,
   saveCheckpoint,
 } from "./checkpoint.js";
-import { clipGradNorm, gradNorm, scaleGrads } from "./clip.js";
 import type { Optimizer } from "./optim.js";
 import type { Schedule } from "./schedules.js";
+import { trainStep } from "./step.js";
 
 /** The model side: a module and a loss over one micro-batch. */
 export interface TrainableModel<B> {
@@ -253,58 +248,18 @@ export class Trainer<B> {
     const o = this.opts;
     const t0 = now();
     const batches = o.data.next();
-    if (!Array.isArray(batches) || batches.length === 0) {
-      throw new AttnError(
-        `trainer: step ${this.stepCount + 1}: the data source gave no micro-batches`,
-      );
-    }
     const n = this.stepCount + 1;
     const lr = o.schedule ? o.schedule(n, this.progress(n)) : o.optimizer.lr;
     this.lastLr = lr;
-    const r = tidy(() => {
-      o.model.module.zeroGrad();
-      let tokens = 0;
-      let lossSum = 0;
-      for (const batch of batches) {
-        tidy(() => {
-          const { loss, tokens: t } = o.model.loss(batch);
-          if (!(Number.isFinite(t) && t >= 0)) {
-            throw new AttnError(`trainer: step ${n}: loss() gave a token count of ${t}`);
-          }
-          if (loss.size !== 1) {
-            throw new AttnError(
-              `trainer: step ${n}: loss() must give a one-element tensor, got shape [${loss.shape}]`,
-            );
-          }
-          if (t === 0) return;
-          tokens += t;
-          lossSum += loss.item() * t;
-          // One micro-batch: a plain backward. Several: weight each by its tokens, divide below.
-          if (batches.length === 1) loss.backward();
-          else loss.backward(full(loss.shape, t, loss.dtype));
-        });
-      }
-      if (tokens === 0) {
-        throw new AttnError(`trainer: step ${n}: the micro-batches hold no tokens`);
-      }
-      if (batches.length > 1) scaleGrads(this.params, 1 / tokens);
-      const loss = lossSum / tokens;
-      const norm =
-        o.clipNorm !== undefined ? clipGradNorm(this.params, o.clipNorm) : gradNorm(this.params);
-      let skipped = false;
-      if (!Number.isFinite(loss) || !Number.isFinite(norm)) {
-        o.model.module.zeroGrad();
-        if (o.nonFinite !== "skip") {
-          throw new AttnError(
-            `trainer: step ${n}: the ${Number.isFinite(loss) ? "gradient norm" : "loss"} is ${Number.isFinite(loss) ? norm : loss}; training diverged (try a lower learning rate or gradient clipping)`,
-          );
-        }
-        skipped = true;
-      } else {
-        o.optimizer.lr = lr;
-        o.optimizer.step();
-      }
-      return { tokens, loss, norm, skipped };
+    const r = trainStep(batches, {
+      parameters: this.params,
+      optimizer: o.optimizer,
+      loss: (batch) => o.model.loss(batch),
+      lr,
+      clipNorm: o.clipNorm,
+      nonFinite: o.nonFinite,
+      caller: "trainer",
+      step: n,
     });
     this.stepCount = n;
     this.tokensSeen += r.tokens;
@@ -317,7 +272,7 @@ export class Trainer<B> {
       lr,
       tokens: r.tokens,
       tokensPerSec: stepMs > 0 ? (r.tokens * 1000) / stepMs : 0,
-      gradNorm: r.norm,
+      gradNorm: r.gradNorm,
       elapsedMs: this.elapsedMs,
       progress: this.progress(n),
       stepMs,

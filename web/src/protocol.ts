@@ -131,9 +131,13 @@ export interface SamplingSettings {
   seed: number;
 }
 
+/** A beam after a step: a live prefix, or an ended hypothesis (done) with its normalised score. */
 export interface Beam {
   ids: number[];
+  /** log P of the tokens (and of EOS, when done). */
   logp: number;
+  /** done: logp / lp(|ids| + 1), the GNMT length penalty the search ranks ended hypotheses by. */
+  score?: number;
   done: boolean;
 }
 

@@ -295,16 +295,21 @@ function Seq2SeqDecoding({ a, info }: ChapterProps) {
       )}
       <h3>Beam search (3 beams)</h3>
       <p>
-        Instead of one output, keep the 3 most likely partial outputs (by total log-probability); at
-        each step, extend each by its best tokens and keep the best 3 of all.
+        Instead of one output, keep the 3 most likely partial outputs (by total log-probability). At
+        each step, extend each by its best tokens and keep the best 3 that go on. An output that
+        ends (⏹) is set aside with its score, log P divided by the GNMT length penalty ((5 + length)
+        / 6)
+        <sup>0.6</sup>, so that short outputs are not favoured just for having fewer factors; the
+        search stops when 3 have ended, and the best score wins. This is what{" "}
+        <code>attn translate --beam 3</code> runs.
       </p>
       <div class="table-wrap">
         <table class="data beams" data-testid="beams">
           <thead>
             <tr>
               <th scope="col">step</th>
-              {[0, 1, 2].map((b) => (
-                <th scope="col">beam {b + 1}</th>
+              {Array.from({ length: Math.max(0, ...a.beams.map((r) => r.length)) }, (_, b) => (
+                <th scope="col">{b + 1}</th>
               ))}
             </tr>
           </thead>
@@ -317,7 +322,12 @@ function Seq2SeqDecoding({ a, info }: ChapterProps) {
                     <code>
                       {info.vocab.length ? b.ids.map((id) => tok(info, id)).join("") || "∅" : ""}
                     </code>
-                    {b.done && " ⏹"} <span class="muted">{fmt(b.logp, 2)}</span>
+                    {b.done && " ⏹"}{" "}
+                    <span class="muted">
+                      {b.done && b.score !== undefined
+                        ? `score ${fmt(b.score, 2)}`
+                        : fmt(b.logp, 2)}
+                    </span>
                   </td>
                 ))}
               </tr>

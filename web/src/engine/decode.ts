@@ -1,113 +1,113 @@
 /**
- * Decoding for the explorer: greedy with the KV cache (Transformer.startDecoding /
- * decodeStep, recording what each step looked at) and a small beam search.
- * Both run under noGrad inside tidy, so nothing outlives a call.
+ * Decoding for the explorer: the library's decode loop (src/generate's
+ * decodeBatch, the one `attn translate` runs) on one sentence, with its step
+ * hook recording what each step saw: the five most likely tokens, the last
+ * layer's cross-attention, and for beam search the beams after each step.
  */
-import { recordIntermediates } from "../../../src/nn/hooks.js";
-import { type Transformer, freeDecodingCaches } from "../../../src/models/transformer.js";
-import { fromArray, noGrad, tidy } from "../../../src/tensor/index.js";
-import { BOS_ID, EOS_ID } from "../../../src/tokenizers/tokenizer.js";
+import { type DecodeStep, type Hypothesis, decodeBatch } from "../../../src/generate/decode.js";
+import { logSoftmaxRow } from "../../../src/generate/select.js";
+import type { Transformer } from "../../../src/models/transformer.js";
+import { type Recorded, withTapHook } from "../../../src/nn/hooks.js";
+import { EOS_ID } from "../../../src/tokenizers/tokenizer.js";
 import type { Beam, DecodeStepInfo } from "../protocol.js";
 
-/** log-softmax of one row of logits (float64). */
-export function logSoftmax(row: ArrayLike<number>): Float64Array {
-  let max = Number.NEGATIVE_INFINITY;
-  for (let i = 0; i < row.length; i++) if (row[i] > max) max = row[i];
-  let sum = 0;
-  for (let i = 0; i < row.length; i++) sum += Math.exp(row[i] - max);
-  const lse = max + Math.log(sum);
-  const out = new Float64Array(row.length);
-  for (let i = 0; i < row.length; i++) out[i] = row[i] - lse;
-  return out;
-}
-
-function topK(logp: Float64Array, k: number): { id: number; p: number }[] {
-  const ids = Array.from(logp.keys()).sort((a, b) => logp[b] - logp[a]);
+/** The k most likely tokens of a row of log-probabilities. */
+export function topK(logp: ArrayLike<number>, k: number): { id: number; p: number }[] {
+  const ids = Array.from({ length: logp.length }, (_, i) => i).sort((a, b) => logp[b] - logp[a]);
   return ids.slice(0, k).map((id) => ({ id, p: Math.exp(logp[id]) }));
 }
 
-/** Greedy decoding, one token at a time, with the top-5 and the last layer's cross-attention per step. */
+/** Runs fn; `latest()` inside it is a copy of the last tensor tapped as `name`. */
+export function watchTap<T>(name: string, fn: (latest: () => Recorded) => T): T {
+  let last: Recorded | null = null;
+  return withTapHook(
+    (n, t) => {
+      if (n === name) last = { shape: t.shape.slice(), values: t.values() };
+      return undefined;
+    },
+    () =>
+      fn(() => {
+        if (!last) throw new Error(`the model recorded no "${name}"`);
+        return last;
+      }),
+  );
+}
+
+/** The source without its EOS (the decode loop appends it). */
+function withoutEos(srcIds: number[]): number[] {
+  return srcIds[srcIds.length - 1] === EOS_ID ? srcIds.slice(0, -1) : srcIds;
+}
+
+/**
+ * Greedy decoding of at most maxSteps tokens, with the top-5 and the last
+ * layer's cross-attention of every step (the step that chose EOS included).
+ */
 export function greedyDecode(
   model: Transformer,
   srcIds: number[],
   maxSteps: number,
 ): { ids: number[]; steps: DecodeStepInfo[] } {
   const crossName = `decoder.layers.${model.config.decoderLayers - 1}.cross_attn.weights`;
-  return noGrad(() =>
-    tidy(() => {
-      const state = model.startDecoding(fromArray(srcIds, [1, srcIds.length], "int32"));
-      const ids: number[] = [];
-      const steps: DecodeStepInfo[] = [];
-      let prev = BOS_ID;
-      try {
-        for (let t = 0; t < maxSteps; t++) {
-          const { result, tensors } = recordIntermediates(
-            () => model.decodeStep(state, fromArray([prev], [1, 1], "int32")),
-            (n) => n === crossName,
-          );
-          const logp = logSoftmax(result.values());
-          const top = topK(logp, 5);
-          const token = top[0].id;
-          const cross = tensors.get(crossName)!;
-          steps.push({
-            token,
-            top,
-            cross: {
-              shape: [cross.shape[1], cross.shape[3]],
-              values: Float32Array.from(cross.values),
-            },
-          });
-          if (token === EOS_ID) break;
-          ids.push(token);
-          prev = token;
-        }
-      } finally {
-        freeDecodingCaches(state);
-      }
-      return { ids, steps };
+  const steps: DecodeStepInfo[] = [];
+  const result = watchTap(crossName, (cross) =>
+    decodeBatch(model, [withoutEos(srcIds)], {
+      maxLen: maxSteps,
+      onStep: (s: DecodeStep) => {
+        // The forced EOS after maxSteps tokens is not a choice: not shown.
+        if (s.step >= maxSteps) return;
+        const w = cross();
+        steps.push({
+          token: -1, // set below, once chosen
+          top: topK(logSoftmaxRow(s.logits, 0, s.vocab), 5),
+          cross: { shape: [w.shape[1], w.shape[3]], values: Float32Array.from(w.values) },
+        });
+      },
     }),
   );
+  const ids = result[0][0].tokens;
+  steps.forEach((st, t) => {
+    st.token = t < ids.length ? ids[t] : EOS_ID;
+  });
+  return { ids, steps };
 }
 
 /**
- * Beam search (no length penalty), recomputing the decoder over each beam's
- * prefix at every step. Returns the beams after every step.
+ * Beam search as `attn translate --beam k` runs it (GNMT length penalty α):
+ * the beams after every step, live ones by log-probability and the ended ones
+ * (done) with their normalised score.
  */
 export function beamSearch(
   model: Transformer,
   srcIds: number[],
   beamSize: number,
   maxSteps: number,
+  alpha = 0.6,
 ): Beam[][] {
-  return noGrad(() =>
-    tidy(() => {
-      const { memory, srcMask } = model.encode(fromArray(srcIds, [1, srcIds.length], "int32"));
-      let beams: Beam[] = [{ ids: [], logp: 0, done: false }];
-      const history: Beam[][] = [];
-      for (let t = 0; t < maxSteps && beams.some((b) => !b.done); t++) {
-        const candidates: Beam[] = [];
-        for (const b of beams) {
-          if (b.done) {
-            candidates.push(b);
-            continue;
-          }
-          const logp = tidy(() => {
-            const tgt = [BOS_ID, ...b.ids];
-            const h = model.decode(fromArray(tgt, [1, tgt.length], "int32"), memory, srcMask);
-            const logits = model.project(h).values();
-            const V = logits.length / tgt.length;
-            return logSoftmax(logits.subarray(V * (tgt.length - 1)));
-          });
-          for (const { id } of topK(logp, beamSize)) {
-            const done = id === EOS_ID;
-            candidates.push({ ids: done ? b.ids : [...b.ids, id], logp: b.logp + logp[id], done });
-          }
-        }
-        candidates.sort((a, b) => b.logp - a.logp);
-        beams = candidates.slice(0, beamSize);
-        history.push(beams.map((b) => ({ ...b, ids: [...b.ids] })));
+  const history: Beam[][] = [];
+  const hyps = decodeBatch(model, [withoutEos(srcIds)], {
+    beam: beamSize,
+    alpha,
+    maxLen: maxSteps,
+    onStep: (s: DecodeStep) => {
+      if (s.step === 0) return; // nothing chosen yet
+      const live: Beam[] = [];
+      for (let r = 0; r < s.rows; r++) {
+        const logp = s.scores![r];
+        if (logp > Number.NEGATIVE_INFINITY) live.push({ ids: s.prefix(r), logp, done: false });
       }
-      return history;
-    }),
-  );
+      live.sort((a, b) => b.logp - a.logp);
+      const ended = s.ended(0).map(endedBeam);
+      history.push([...live, ...ended.sort((a, b) => b.score! - a.score!)]);
+    },
+  })[0];
+  // After the last step: every hypothesis has ended.
+  history.push(hyps.map(endedBeam));
+  return history;
 }
+
+const endedBeam = (h: Hypothesis): Beam => ({
+  ids: h.tokens,
+  logp: h.logProb,
+  score: h.score,
+  done: true,
+});

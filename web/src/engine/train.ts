@@ -15,6 +15,7 @@ import {
 } from "../../../src/tensor/index.js";
 import { PAD_ID } from "../../../src/tokenizers/tokenizer.js";
 import { Adam } from "../../../src/train/optim.js";
+import { trainStep } from "../../../src/train/step.js";
 import type { Interventions, Sample, TrainPoint, TrainSettings } from "../protocol.js";
 import { greedyDecode } from "./decode.js";
 import { withInterventions } from "./interventions.js";
@@ -68,21 +69,28 @@ export class LiveTrainer {
     const model = this.lm.model;
     if (!this.opt) this.opt = new Adam(model.parameters(), { lr: settings.lr });
     const opt = this.opt;
-    opt.lr = settings.lr * Math.min(1, (this.step + 1) / WARMUP);
     const pairs = Array.from({ length: settings.batch }, () => this.lm.task.sample(this.rng));
     const b = this.batch(pairs);
     model.train();
-    const point = withInterventions(model, iv, () =>
-      tidy(() => {
-        const { src, tin, tout } = this.tensors(b);
-        opt.zeroGrad();
-        const { loss, logits } = model.loss(src, tin, tout, settings.labelSmoothing);
-        loss.backward();
-        opt.step();
-        opt.zeroGrad();
-        return { loss: loss.item(), acc: tokenAccuracy(logits.values(), b) };
-      }),
-    );
+    const point = withInterventions(model, iv, () => {
+      let acc = 0;
+      const { loss } = trainStep([b], {
+        parameters: model.parameters(),
+        optimizer: opt,
+        loss: (batch) => {
+          const { src, tin, tout } = this.tensors(batch);
+          const r = model.loss(src, tin, tout, settings.labelSmoothing);
+          acc = tokenAccuracy(r.logits.values(), batch);
+          return { loss: r.loss, tokens: batch.numTgtTokens };
+        },
+        lr: settings.lr * Math.min(1, (this.step + 1) / WARMUP),
+        measureNorm: false,
+        caller: "live training",
+        step: this.step + 1,
+      });
+      opt.zeroGrad(); // the gradients are not shown: free them now
+      return { loss, acc };
+    });
     model.eval();
     this.step++;
     const p: TrainPoint = { step: this.step, ...point };
