@@ -11,7 +11,7 @@
 import { AttnError } from "../errors.js";
 import { getBackend, isGradEnabled, keep, noGrad } from "./engine.js";
 import { fmt, sameShape } from "./shape.js";
-import { type GradNode, Tensor } from "./tensor.js";
+import { type GradNode, Tensor, registerBackward } from "./tensor.js";
 
 /** Attaches a GradNode to `out` when grad mode is on and an input requires grad. */
 export function record(
@@ -154,3 +154,5 @@ function accumulateLeaf(leaf: Tensor, g: Tensor): void {
   getBackend().copy(g.view(), own.view());
   leaf.grad = keep(own);
 }
+
+registerBackward(backward);

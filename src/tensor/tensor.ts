@@ -1,6 +1,5 @@
 import { AttnError } from "../errors.js";
 import type { DType, TypedArray, View } from "../backend/backend.js";
-import { backward } from "./autograd.js";
 import { Storage, getBackend, track } from "./engine.js";
 import { contiguousStrides, fmt, type Shape, sizeOf } from "./shape.js";
 
@@ -13,6 +12,17 @@ export interface GradNode {
 }
 
 let nextId = 1;
+
+type BackwardFn = (root: Tensor, seed?: Tensor, opts?: { retainGraph?: boolean }) => void;
+/**
+ * autograd.ts registers its backward here when it loads (every op imports
+ * it): it needs the Tensor class, and Tensor needs it only when backward()
+ * is called, so neither module imports the other at load time.
+ */
+let runBackward: BackwardFn | null = null;
+export function registerBackward(fn: BackwardFn): void {
+  runBackward = fn;
+}
 
 /**
  * An n-dimensional array: a strided view (shape, strides, offset) on a
@@ -126,7 +136,11 @@ export class Tensor {
 
   /** Reverse-mode autodiff from this tensor; a non-scalar needs a seed gradient of its shape. */
   backward(seed?: Tensor, opts?: { retainGraph?: boolean }): void {
-    backward(this, seed, opts);
+    if (!runBackward)
+      throw new AttnError(
+        "backward: autograd is not loaded (import the engine from src/tensor/index.js)",
+      );
+    runBackward(this, seed, opts);
   }
 
   /** Frees this tensor's hold on its storage (memory returns once no view uses it). */

@@ -4,7 +4,7 @@ import { record } from "../autograd.js";
 import { getBackend } from "../engine.js";
 import { broadcastShapes, broadcastStrides } from "../shape.js";
 import { Tensor } from "../tensor.js";
-import { sumTo } from "./reduce.js";
+import { sumTo } from "./sum-to.js";
 import { log } from "./unary.js";
 import { assertFloat, assertSameDtype, type TensorOrScalar, toTensor } from "./util.js";
 import { where } from "./where.js";

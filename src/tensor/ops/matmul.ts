@@ -9,7 +9,7 @@ import { getBackend } from "../engine.js";
 import { broadcastShapes, broadcastStrides, fmt, sizeOf } from "../shape.js";
 import { Tensor } from "../tensor.js";
 import type { FloatArray } from "../../backend/backend.js";
-import { sumTo } from "./reduce.js";
+import { sumTo } from "./sum-to.js";
 import { assertFloat, assertSameDtype, contiguousData } from "./util.js";
 import { reshape, squeeze, transpose, unsqueeze } from "./view.js";
 

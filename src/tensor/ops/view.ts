@@ -15,7 +15,7 @@ import {
   sizeOf,
 } from "../shape.js";
 import { Tensor } from "../tensor.js";
-import { sumTo } from "./reduce.js";
+import { sumTo } from "./sum-to.js";
 
 function viewOf(t: Tensor, shape: Shape, strides: readonly number[], offset: number): Tensor {
   return new Tensor(t.storage, t.dtype, shape, strides, offset);

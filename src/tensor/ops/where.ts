@@ -3,7 +3,7 @@ import { record } from "../autograd.js";
 import { getBackend } from "../engine.js";
 import { broadcastShapes, broadcastStrides } from "../shape.js";
 import { Tensor } from "../tensor.js";
-import { sumTo } from "./reduce.js";
+import { sumTo } from "./sum-to.js";
 import { assertSameDtype, type TensorOrScalar, toTensor } from "./util.js";
 
 function bview(t: Tensor, shape: number[]) {
