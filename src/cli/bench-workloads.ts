@@ -4,18 +4,10 @@
  */
 import { performance } from "node:perf_hooks";
 import { AttnError } from "../errors.js";
-import { argmax } from "../generate/select.js";
-import {
-  GPT,
-  freeDecodingCaches,
-  freeGPTCaches,
-  type ModelConfig,
-  Transformer,
-  buildModel,
-  presetConfig,
-} from "../models/index.js";
-import { Mulberry32, type Tensor, fromArray, manualSeed, noGrad, tidy } from "../tensor/index.js";
-import { BOS_ID as BOS } from "../tokenizers/tokenizer.js";
+import { decodeBatch } from "../generate/decode.js";
+import { generate } from "../generate/lm.js";
+import { GPT, type ModelConfig, Transformer, buildModel, presetConfig } from "../models/index.js";
+import { Mulberry32, type Tensor, fromArray, manualSeed } from "../tensor/index.js";
 import { trainStep } from "../train/step.js";
 import { Adam } from "../train/optim.js";
 import { paperSchedule } from "../train/schedules.js";
@@ -57,14 +49,6 @@ export class PhaseTimer {
 
 function intTensor(values: Int32Array, shape: number[]): Tensor {
   return fromArray(values, shape, "int32");
-}
-
-/** Row-wise argmax of contiguous logits [rows, 1, V] (or [rows, V]). */
-function argmaxRows(logits: Tensor, rows: number, out: Int32Array): void {
-  const V = logits.shape[logits.rank - 1];
-  const data = logits.isContiguous() ? logits.data : logits.values();
-  const base = logits.isContiguous() ? logits.offset : 0;
-  for (let r = 0; r < rows; r++) out[r] = argmax(data, base + r * V, V);
 }
 
 /**
@@ -172,87 +156,43 @@ export class Workload {
         if (!(model instanceof GPT)) throw new AttnError(`${name}: expected a GPT`);
         const { batch: B, prompt: P, newTokens: N } = cfg;
         if (B !== 1) throw new AttnError(`${name}: batch must be 1`);
-        const promptIds = makeTokenBlock(rng, B, P, V);
-        const promptT = intTensor(promptIds, [B, P]);
+        const prompt = Array.from(makeTokenBlock(rng, B, P, V));
         model.eval();
-        const seq = new Int32Array(P + N);
-        const next = new Int32Array(1);
-        this.step = () =>
-          noGrad(() => {
-            seq.set(promptIds);
-            let cur = P;
-            if (cfg.cache) {
-              const state = model.startDecoding();
-              try {
-                tidy(() => {
-                  const logits = ph.run("prefill", () =>
-                    model.forward(promptT, { state, lastOnly: true }),
-                  );
-                  ph.run("argmax", () => argmaxRows(logits, 1, next));
-                });
-                seq[cur++] = next[0];
-                while (cur < P + N) {
-                  tidy(() => {
-                    const logits = ph.run("decode_token", () =>
-                      model.forward(intTensor(seq.subarray(cur - 1, cur), [1, 1]), {
-                        state,
-                        lastOnly: true,
-                      }),
-                    );
-                    ph.run("argmax", () => argmaxRows(logits, 1, next));
-                  });
-                  seq[cur++] = next[0];
-                }
-              } finally {
-                freeGPTCaches(state);
-              }
-            } else {
-              while (cur < P + N) {
-                tidy(() => {
-                  const logits = ph.run(cur === P ? "prefill" : "full_forward", () =>
-                    model.forward(intTensor(seq.slice(0, cur), [1, cur]), { lastOnly: true }),
-                  );
-                  ph.run("argmax", () => argmaxRows(logits, 1, next));
-                });
-                seq[cur++] = next[0];
-              }
-            }
-            this.lastOutput = seq.slice(P);
-            return B * N;
-          });
+        // attn generate's loop, greedy, exactly N new tokens (no stop token).
+        this.step = () => {
+          this.lastOutput = Int32Array.from(
+            generate(model, prompt, {
+              maxNewTokens: N,
+              temperature: 0,
+              cache: cfg.cache,
+              phase: (n, f) => ph.run(n, f),
+            }),
+          );
+          return B * N;
+        };
         break;
       }
       case "s2s_translate": {
         if (!(model instanceof Transformer)) throw new AttnError(`${name}: expected a Transformer`);
         const { batch: B, srcLen: S, newTokens: N } = cfg;
-        const src = intTensor(makeTokenBlock(rng, B, S, V), [B, S]);
+        // S - 1 random tokens per row; the decode loop appends EOS, so the encoder sees S.
+        const block = makeTokenBlock(rng, B, S, V);
+        const sources = Array.from({ length: B }, (_, b) =>
+          Array.from(block.subarray(b * S, b * S + S - 1)),
+        );
         model.eval();
-        const tok = new Int32Array(B);
         const out = new Int32Array(B * N);
-        this.step = () =>
-          noGrad(() =>
-            tidy(() => {
-              // source padding mask + encoder; cross-attention K/V are computed once,
-              // into the model's per-layer cache, on the first decodeStep.
-              const state = ph.run("encode", () => model.startDecoding(src));
-              try {
-                tok.fill(BOS);
-                for (let t = 0; t < N; t++) {
-                  tidy(() => {
-                    const logits = ph.run(t === 0 ? "decode_step0(+cross_kv)" : "decode_step", () =>
-                      model.decodeStep(state, intTensor(tok, [B, 1])),
-                    );
-                    ph.run("argmax", () => argmaxRows(logits, B, tok));
-                  });
-                  for (let b = 0; b < B; b++) out[b * N + t] = tok[b];
-                }
-              } finally {
-                freeDecodingCaches(state);
-              }
-              this.lastOutput = out;
-              return B * N;
-            }),
-          );
+        // attn translate's loop, greedy, N tokens for every row (EOS does not stop a row).
+        this.step = () => {
+          const hyps = decodeBatch(model, sources, {
+            maxLen: N,
+            fixedLength: true,
+            phase: (n, f) => ph.run(n, f),
+          });
+          for (let b = 0; b < B; b++) out.set(hyps[b][0].tokens, b * N);
+          this.lastOutput = out;
+          return B * N;
+        };
         break;
       }
     }

@@ -41,6 +41,13 @@ export interface DecodeOptions {
   search?: "greedy" | "beam";
   /** Called once per step, after the forward pass and before the choice. */
   onStep?: (step: DecodeStep) => void;
+  /**
+   * Greedy only: EOS does not end a sentence, and every sentence decodes
+   * exactly maxLen tokens (the benchmarks' fixed-length workloads).
+   */
+  fixedLength?: boolean;
+  /** Runs each phase (encode, decode_step0(+cross_kv), decode_step, select); a profiler times them. */
+  phase?: <T>(name: string, fn: () => T) => T;
 }
 
 /** What a step hook sees. Arrays are valid only during the call. */
@@ -99,6 +106,10 @@ export function decodeBatch(
     throw new AttnError(`decode: length penalty must be a number, got ${alpha}`);
   if (opts.maxLen !== undefined && !(Number.isInteger(opts.maxLen) && opts.maxLen >= 0))
     throw new AttnError(`decode: maxLen must be a non-negative integer, got ${opts.maxLen}`);
+  if (opts.fixedLength && (k > 1 || opts.search === "beam"))
+    throw new AttnError("decode: fixedLength is for greedy decoding only");
+  if (opts.fixedLength && !(opts.maxLen !== undefined && opts.maxLen >= 1))
+    throw new AttnError("decode: fixedLength needs maxLen of at least 1");
   const N = sources.length;
   if (N === 0) return [];
   const cfg = model.config;
@@ -124,12 +135,15 @@ export function decodeBatch(
   }
   return noGrad(() =>
     tidy(() => {
-      const state = model.startDecoding(fromArray(src, [N, S], "int32"), {
-        group: k,
-        capacity: maxLimit + 1,
-      });
+      const phase = opts.phase ?? runPhase;
+      const state = phase("encode", () =>
+        model.startDecoding(fromArray(src, [N, S], "int32"), {
+          group: k,
+          capacity: maxLimit + 1,
+        }),
+      );
       try {
-        const loop = new Loop(model, state, limits, k, alpha, opts.onStep);
+        const loop = new Loop(model, state, limits, k, alpha, { ...opts, phase });
         return k === 1 && opts.search !== "beam" ? loop.greedy() : loop.beam();
       } finally {
         freeDecodingCaches(state);
@@ -185,7 +199,7 @@ class Loop {
     readonly limits: Int32Array,
     readonly k: number,
     readonly alpha: number,
-    readonly onStep?: (s: DecodeStep) => void,
+    readonly opts: DecodeOptions & { phase: NonNullable<DecodeOptions["phase"]> },
   ) {
     this.V = model.config.vocabSize;
     this.T = Math.max(...limits) + 1;
@@ -195,9 +209,13 @@ class Loop {
 
   /** One decoder forward for all rows: the last position's logits, read in place. */
   private forward(tokens: Int32Array, rows: number, fn: (logits: Tensor) => void): void {
+    const { phase } = this.opts;
     tidy(() => {
       const ids = fromArray(tokens.subarray(0, rows), [rows, 1], "int32");
-      fn(this.model.decodeStep(this.state, ids, { lastOnly: true }));
+      // The first step also computes the cross-attention K/V of the memory.
+      const name = this.state.length === 0 ? "decode_step0(+cross_kv)" : "decode_step";
+      const logits = phase(name, () => this.model.decodeStep(this.state, ids, { lastOnly: true }));
+      phase("select", () => fn(logits));
     });
   }
 
@@ -210,10 +228,11 @@ class Loop {
     scores: Float64Array | null,
     ended: readonly (readonly Hypothesis[] | undefined)[],
   ): void {
-    if (!this.onStep) return;
+    const onStep = this.opts.onStep;
+    if (!onStep) return;
     const T = this.T;
     const hist = this.hist;
-    this.onStep({
+    onStep({
       step,
       rows,
       vocab: this.V,
@@ -236,6 +255,16 @@ class Loop {
     const sentence = Int32Array.from({ length: N }, (_, i) => i);
     const tokens = new Int32Array(N).fill(bosId);
     const keepRows = new Int32Array(N);
+    const fixed = this.opts.fixedLength === true;
+    const finish = (s: number, r: number, length: number) => {
+      out[s] = [
+        {
+          tokens: Array.from(this.hist.subarray(r * T, r * T + length)),
+          logProb: Number.NaN,
+          score: Number.NaN,
+        },
+      ];
+    };
     let rows = N;
     for (let step = 0; rows > 0; step++) {
       let kept = 0;
@@ -246,19 +275,18 @@ class Loop {
         for (let r = 0; r < rows; r++) {
           const s = sentence[r];
           // At the length limit only EOS; a row of NaN (a broken model) also ends.
-          const best = step >= limits[s] ? -1 : argmaxSkipping(data, base + r * V, V, padId, bosId);
+          const best =
+            step >= limits[s] && !fixed ? -1 : argmaxSkipping(data, base + r * V, V, padId, bosId);
           const next = best < 0 ? eosId : best;
-          if (next === eosId) {
-            out[s] = [
-              {
-                tokens: Array.from(this.hist.subarray(r * T, r * T + step)),
-                logProb: Number.NaN,
-                score: Number.NaN,
-              },
-            ];
+          if (next === eosId && !fixed) {
+            finish(s, r, step);
             continue;
           }
           this.hist[r * T + step] = next;
+          if (fixed && step + 1 >= limits[s]) {
+            finish(s, r, step + 1);
+            continue;
+          }
           tokens[r] = next;
           keepRows[kept++] = r;
         }
@@ -460,6 +488,8 @@ function placeInParentSlots(
 function cutoff(c: number, sc: number): number {
   return c - sc - 1e-9 * (Math.abs(c) + Math.abs(sc) + 1);
 }
+
+const runPhase = <T>(_name: string, fn: () => T): T => fn();
 
 /** A contiguous [rows, 1, V] tensor's values, without a copy. */
 function flat(t: Tensor): Float32Array {

@@ -11,8 +11,13 @@ export interface GenerateOptions extends SamplingOptions {
   /** Generation ends after any of these ids (it is not yielded). */
   stop?: number[];
   cache?: boolean;
+  /** Sees each step's logits before the choice (the array is valid only during the call). */
   onLogits?: (step: number, logits: Float32Array) => void;
+  /** Runs each phase (prefill, decode_token or full_forward, select); a profiler times them. */
+  phase?: <T>(name: string, fn: () => T) => T;
 }
+
+const runPhase = <T>(_name: string, fn: () => T): T => fn();
 /** Yields new token ids one at a time as they are chosen (for streaming output). */
 export function* generateTokens(
   model: GPT,
@@ -32,19 +37,25 @@ export function* generateTokens(
   const useCache = opts.cache !== false;
   const state = useCache ? model.startDecoding() : null;
   const seq = prompt.slice();
+  const phase = opts.phase ?? runPhase;
   try {
     for (let step = 0; step < opts.maxNewTokens; step++) {
-      const logits = noGrad(() =>
+      const name = step === 0 ? "prefill" : state ? "decode_token" : "full_forward";
+      const next = noGrad(() =>
         tidy(() => {
           const input = state && step > 0 ? [seq[seq.length - 1]] : seq;
           const ids = fromArray(input, [1, input.length], "int32");
-          return model
-            .forward(ids, { state: state ?? undefined, lastOnly: true })
-            .values() as Float32Array;
+          const out = phase(name, () =>
+            model.forward(ids, { state: state ?? undefined, lastOnly: true }),
+          );
+          // The [1, 1, V] logits, read in place (valid until tidy ends).
+          const logits = (
+            out.isContiguous() ? out.data.subarray(out.offset, out.offset + out.size) : out.values()
+          ) as Float32Array;
+          opts.onLogits?.(step, logits);
+          return phase("select", () => sampleToken(logits, opts, rng, 0, V));
         }),
       );
-      opts.onLogits?.(step, logits);
-      const next = sampleToken(logits, opts, rng, 0, V);
       if (stop.has(next)) return;
       seq.push(next);
       yield next;
