@@ -156,9 +156,18 @@ export interface Backend {
    * completely; saves a pass over the memory).
    */
   allocate(dtype: DType, size: number, zero?: boolean): TypedArray;
+  /**
+   * Device backends only: reads `size` elements from `offset` of a buffer
+   * back to the host. Its presence marks a backend whose memory the CPU
+   * cannot read synchronously (Tensor.readSync then refuses); CPU backends
+   * leave it out.
+   */
+  download?(data: TypedArray, offset: number, size: number): Promise<TypedArray>;
   /** Hands memory back (the backend may pool it). The array must not be used afterwards. */
   release(data: TypedArray): void;
 
+  /** Copies host values into `dst` from element `offset` (how data reaches a device). */
+  write(dst: TypedArray, offset: number, values: ArrayLike<number>): void;
   /** dst[...] = src[...] for two views of the same shape. */
   copy(src: View, dst: View): void;
   fill(dst: View, value: number): void;
@@ -250,6 +259,11 @@ export interface Backend {
   ): void;
   /** Fused log-sum-exp cross-entropy with label smoothing. */
   crossEntropy(args: CrossEntropyArgs): void;
+  /**
+   * The keep mask of dropout alone: element i of the contiguous `out` is 1 iff
+   * draw i of mulberry32 from `state` is at least p · 2^32 (as DropoutArgs), else 0.
+   */
+  bernoulli(state: number, p: number, out: View): void;
   /** out = x · keep · scale, keep drawn from mulberry32 (see DropoutArgs). */
   dropout(args: DropoutArgs): void;
   /** One Adam/AdamW update, in place on param, m and v. */

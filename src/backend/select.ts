@@ -1,17 +1,21 @@
 /**
  * Choosing the compute backend in Node: ATTN_BACKEND=native|wasm|js (or the
- * `name` argument); by default the fastest one that loads.
+ * `name` argument); by default the fastest one that loads. `primitive` is the
+ * reference backend's primitive kernels with every fused kernel composed from
+ * them (src/backend/composed.ts): the suite runs on it to prove the defaults
+ * a new backend starts from.
  */
 import { AttnError } from "../errors.js";
 import { setBackend } from "../tensor/engine.js";
 import type { Backend } from "./backend.js";
+import { primitiveOnly } from "./composed.js";
 import { loadNativeAddon, nativeAddonLoadError } from "./native/addon.js";
 import { NativeBackend } from "./native/index.js";
 import { ReferenceBackend } from "./reference/index.js";
 import { createWasmBackend } from "./wasm/node.js";
 
-export type BackendName = "native" | "wasm" | "js";
-export const BACKEND_NAMES: readonly BackendName[] = ["native", "wasm", "js"];
+export type BackendName = "native" | "wasm" | "js" | "primitive";
+export const BACKEND_NAMES: readonly BackendName[] = ["native", "wasm", "js", "primitive"];
 
 let nativeBackend: Backend | null | undefined;
 
@@ -63,6 +67,8 @@ export function useBackend(
     }
   } else if (name === "js") {
     b = new ReferenceBackend();
+  } else if (name === "primitive") {
+    b = primitiveOnly(new ReferenceBackend());
   } else {
     throw new AttnError(
       `unknown backend "${name}" (ATTN_BACKEND must be one of ${BACKEND_NAMES.join(", ")})`,

@@ -3,6 +3,7 @@ import { binary, copy, fill, reduce, unary, unaryGrad, where } from "./elementwi
 import { matmul } from "./matmul.js";
 import {
   adam,
+  bernoulli,
   crossEntropy,
   dropout,
   gather,
@@ -123,6 +124,10 @@ export class ReferenceBackend implements Backend {
     this.pooledBytes = 0;
   }
 
+  write(dst: TypedArray, offset: number, values: ArrayLike<number>): void {
+    dst.set(values, offset);
+  }
+
   copy = copy;
   fill = fill;
   unary = unary;
@@ -140,6 +145,7 @@ export class ReferenceBackend implements Backend {
   crossEntropy = crossEntropy;
   adam = adam;
   dropout = dropout;
+  bernoulli = bernoulli;
 }
 
 /** Arrays under this many bytes are left to the garbage collector. */

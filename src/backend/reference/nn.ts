@@ -1,4 +1,4 @@
-import type { AdamArgs, CrossEntropyArgs, DropoutArgs, FloatArray } from "../backend.js";
+import type { AdamArgs, CrossEntropyArgs, DropoutArgs, FloatArray, View } from "../backend.js";
 
 export function softmax(
   x: FloatArray,
@@ -237,9 +237,25 @@ export function dropout(args: DropoutArgs): void {
   let a = args.state | 0;
   for (let i = 0; i < size; i++) {
     a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    const u = (t ^ (t >>> 14)) >>> 0;
-    out[i] = u >= threshold ? x[xOffset + i] * scale : 0;
+    out[i] = mulberryDraw(a) >= threshold ? x[xOffset + i] * scale : 0;
+  }
+}
+
+/** Draw i of mulberry32 advanced from `state`, as an unsigned 32-bit integer. */
+function mulberryDraw(a: number): number {
+  let t = Math.imul(a ^ (a >>> 15), 1 | a);
+  t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+  return (t ^ (t >>> 14)) >>> 0;
+}
+
+/** The keep mask of `dropout`: 1 where draw i >= p · 2^32, else 0 (contiguous `out`). */
+export function bernoulli(state: number, p: number, out: View): void {
+  const threshold = p * 4294967296;
+  const size = out.shape.reduce((n, d) => n * d, 1);
+  const d = out.data;
+  let a = state | 0;
+  for (let i = 0; i < size; i++) {
+    a = (a + 0x6d2b79f5) | 0;
+    d[out.offset + i] = mulberryDraw(a) >= threshold ? 1 : 0;
   }
 }
