@@ -1,5 +1,6 @@
 /** Attention Lab's public API. */
 import { useBackend } from "./backend/select.js";
+import { setDefaultBackend } from "./tensor/engine.js";
 export * from "./tensor/index.js";
 export type { Backend, DType } from "./backend/backend.js";
 export { ReferenceBackend } from "./backend/reference/index.js";
@@ -34,5 +35,6 @@ export {
 } from "./tokenizers/index.js";
 
 // The package's default engine: the fastest backend that loads here (native C, then
-// WebAssembly, then TypeScript), or the one ATTN_BACKEND names. `useBackend(name)` changes it.
-useBackend();
+// WebAssembly, then TypeScript), or the one ATTN_BACKEND names, chosen when the first
+// tensor is made (importing loads no addon, starts no worker). `useBackend(name)` changes it.
+setDefaultBackend(() => useBackend());

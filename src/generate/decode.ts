@@ -270,13 +270,12 @@ class Loop {
       let kept = 0;
       this.forward(tokens, rows, (logits) => {
         this.hook(step, rows, logits, null, sentence, null, out);
-        const data = logits.data;
-        const base = logits.offset;
+        const data = flat(logits);
         for (let r = 0; r < rows; r++) {
           const s = sentence[r];
           // At the length limit only EOS; a row of NaN (a broken model) also ends.
           const best =
-            step >= limits[s] && !fixed ? -1 : argmaxSkipping(data, base + r * V, V, padId, bosId);
+            step >= limits[s] && !fixed ? -1 : argmaxSkipping(data, r * V, V, padId, bosId);
           const next = best < 0 ? eosId : best;
           if (next === eosId && !fixed) {
             finish(s, r, step);
@@ -344,8 +343,7 @@ class Loop {
       this.forward(tokens, rows, (logits) => {
         const logp = logSoftmax(logits);
         this.hook(step, rows, logits, logp, rowSentence, scores, finished);
-        const lp = logp.data;
-        const base = logp.offset;
+        const lp = flat(logp);
         for (let j = 0; j < n; j++) {
           const s = sentOf[j];
           const forced = step >= limits[s];
@@ -354,7 +352,7 @@ class Loop {
             const r = j * k + q;
             const sc = scores[r];
             if (sc === Number.NEGATIVE_INFINITY) continue;
-            const off = base + r * V;
+            const off = r * V;
             const from = forced ? eosId : 0;
             const to = forced ? eosId + 1 : V;
             // A cheap per-word pre-test on log p alone (the row's score is
@@ -491,8 +489,7 @@ function cutoff(c: number, sc: number): number {
 
 const runPhase = <T>(_name: string, fn: () => T): T => fn();
 
-/** A contiguous [rows, 1, V] tensor's values, without a copy. */
+/** A [rows, 1, V] tensor's values (for a contiguous one, without a copy: valid until it is disposed). */
 function flat(t: Tensor): Float32Array {
-  if (!t.isContiguous()) return t.values() as Float32Array;
-  return (t.data as Float32Array).subarray(t.offset, t.offset + t.size);
+  return t.readSync({ view: true }) as Float32Array;
 }

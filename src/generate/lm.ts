@@ -49,9 +49,7 @@ export function* generateTokens(
             model.forward(ids, { state: state ?? undefined, lastOnly: true }),
           );
           // The [1, 1, V] logits, read in place (valid until tidy ends).
-          const logits = (
-            out.isContiguous() ? out.data.subarray(out.offset, out.offset + out.size) : out.values()
-          ) as Float32Array;
+          const logits = out.readSync({ view: true }) as Float32Array;
           opts.onLogits?.(step, logits);
           return phase("select", () => sampleToken(logits, opts, rng, 0, V));
         }),

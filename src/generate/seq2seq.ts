@@ -22,7 +22,7 @@ export function sourceRows(model: Transformer, src: Tensor): number[][] {
   const { padId, eosId } = model.config;
   if (src.rank !== 2)
     throw new AttnError(`decode: source must be [batch, length], got rank ${src.rank}`);
-  const d = src.values();
+  const d = src.readSync();
   const [B, S] = src.shape;
   const rows: number[][] = [];
   for (let b = 0; b < B; b++) {
@@ -99,7 +99,7 @@ function greedyUncached(model: Transformer, rows: number[][], opts: GreedyOption
         for (let step = 0; ; step++) {
           const row = tidy(() => {
             const tgt = fromArray(prefix, [1, prefix.length], "int32");
-            const all = model.project(model.decode(tgt, memory, srcMask)).values();
+            const all = model.project(model.decode(tgt, memory, srcMask)).readSync();
             return all.slice(step * V, (step + 1) * V) as Float32Array;
           });
           opts.onLogits?.(s, step, row);

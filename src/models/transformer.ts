@@ -29,7 +29,8 @@ import { type EncoderDecoderConfig, validateConfig } from "./config.js";
 import { Stack } from "./stack.js";
 import { type InitPolicy, initPolicy } from "./init.js";
 import { Module } from "../nn/module.js";
-import { KVCache, reorderRows } from "../nn/kv-cache.js";
+import { KVCache } from "../nn/kv-cache.js";
+import { reorderRows } from "../tensor/ops/inplace.js";
 
 function stackInput(cfg: EncoderDecoderConfig, init: InitPolicy, rng: Mulberry32, owner: string) {
   return {
@@ -329,11 +330,10 @@ export class Transformer extends Module {
       }
       if (sentenceKeep) {
         const old = state.srcMask;
-        state.srcMask = keep(
-          reorderRows(old, sentenceKeep, () => {
-            throw new AttnError("selectRows: kept sentences must not swap places in a cycle");
-          }),
-        );
+        reorderRows(old, sentenceKeep, () => {
+          throw new AttnError("selectRows: kept sentences must not swap places in a cycle");
+        });
+        state.srcMask = keep(slice(old, 0, 0, sentenceKeep.length));
         old.dispose();
       }
     });

@@ -47,7 +47,7 @@ export function recordIntermediates<T>(
 ): { result: T; tensors: Map<string, Recorded> } {
   const tensors = new Map<string, Recorded>();
   const result = withTapHook((name, t) => {
-    if (filter(name)) tensors.set(name, { shape: t.shape.slice(), values: t.values() });
+    if (filter(name)) tensors.set(name, { shape: t.shape.slice(), values: t.readSync() });
     return undefined;
   }, fn);
   return { result, tensors };

@@ -9,8 +9,8 @@
  * only rows whose source changed are copied, so no step allocates a buffer.
  */
 import { AttnError } from "../errors.js";
-import type { View } from "../backend/backend.js";
-import { getBackend, keep, noGrad } from "../tensor/engine.js";
+import { keep, noGrad } from "../tensor/engine.js";
+import { assign, reorderRows } from "../tensor/ops/inplace.js";
 import { fmt } from "../tensor/shape.js";
 import { Tensor } from "../tensor/tensor.js";
 import { slice } from "../tensor/ops/view.js";
@@ -68,7 +68,8 @@ export class KVCache {
       for (const key of ["k", "v"] as const) {
         const t = this[key];
         if (!t) continue;
-        this[key] = keep(reorderRows(t, parents, () => this.scratchFor(t)));
+        reorderRows(t, parents, () => this.scratchFor(t));
+        this[key] = keep(slice(t, 0, 0, parents.length));
         t.dispose();
       }
     });
@@ -90,72 +91,6 @@ export class KVCache {
   }
 }
 
-/**
- * Row i of t becomes old row parents[i], in place, for the first
- * parents.length rows; returns the view of those rows. t's rows must not
- * overlap (true of any tensor whose axis 0 is outermost in memory). A row is
- * overwritten only after every row reading it has been copied; a cycle of
- * parents goes through `scratch` (one row).
- */
-export function reorderRows(t: Tensor, parents: ArrayLike<number>, scratch: () => Tensor): Tensor {
-  const R = t.shape[0];
-  const n = parents.length;
-  if (n > R) throw new AttnError(`reorderRows: ${n} rows asked of a batch of ${R}`);
-  const pending = new Int32Array(R);
-  for (let i = 0; i < n; i++) {
-    const p = parents[i];
-    if (!(p >= 0 && p < R)) throw new AttnError(`reorderRows: parent ${p} is not a row of ${R}`);
-    if (p !== i) pending[p]++;
-  }
-  const rowShape = t.shape.slice(1);
-  const rowStrides = t.strides.slice(1);
-  const data = t.data;
-  const row = (r: number): View => ({
-    data,
-    offset: t.offset + r * t.strides[0],
-    shape: rowShape,
-    strides: rowStrides,
-  });
-  const be = getBackend();
-  const done = new Uint8Array(n);
-  const ready: number[] = [];
-  for (let i = 0; i < n; i++) if (parents[i] !== i && pending[i] === 0) ready.push(i);
-  // Trees first: a row whose readers are all done can be overwritten.
-  while (ready.length > 0) {
-    const i = ready.pop()!;
-    const p = parents[i];
-    be.copy(row(p), row(i));
-    done[i] = 1;
-    if (--pending[p] === 0 && p < n && parents[p] !== p && !done[p]) ready.push(p);
-  }
-  // What is left are cycles: save one row, shift the others along, restore.
-  for (let i = 0; i < n; i++) {
-    if (done[i] || parents[i] === i) continue;
-    const s = scratch();
-    const sv: View = { data: s.data, offset: s.offset, shape: rowShape, strides: packed(rowShape) };
-    be.copy(row(i), sv);
-    let cur = i;
-    while (parents[cur] !== i) {
-      be.copy(row(parents[cur]), row(cur));
-      done[cur] = 1;
-      cur = parents[cur];
-    }
-    be.copy(sv, row(cur));
-    done[cur] = 1;
-  }
-  return slice(t, 0, 0, n);
-}
-
-function packed(shape: readonly number[]): number[] {
-  const s = new Array<number>(shape.length);
-  let acc = 1;
-  for (let d = shape.length - 1; d >= 0; d--) {
-    s[d] = acc;
-    acc *= shape[d];
-  }
-  return s;
-}
-
 /** A buffer for `cap` positions shaped like `like`, holding the `cached` positions. */
 function grow(old: Tensor | null, cached: Tensor | null, like: Tensor, cap: number): Tensor {
   const [B, H, , D] = like.shape;
@@ -171,19 +106,15 @@ function sameLead(buf: Tensor, x: Tensor): boolean {
 
 /** The view buf[:rows, :, from:to, :]. */
 function filled(buf: Tensor, rows: number, from: number, to: number): Tensor {
-  const [, H, , D] = buf.shape;
-  return new Tensor(
-    buf.storage,
-    buf.dtype,
-    [rows, H, to - from, D],
-    buf.strides,
-    buf.offset + from * buf.strides[2],
-  );
+  const r = slice(buf, 0, 0, rows);
+  const out = slice(r, 2, from, to);
+  r.dispose();
+  return out;
 }
 
 /** buf[:rows, :, at : at + t, :] = x. */
 function write(buf: Tensor, x: Tensor, at: number): void {
   const dst = filled(buf, x.shape[0], at, at + x.shape[2]);
-  getBackend().copy(x.view(), dst.view());
+  assign(dst, x);
   dst.dispose();
 }

@@ -3,7 +3,7 @@
  * They broadcast against scores [B, H, Tq, Tk] and are applied as -inf before
  * the softmax (maskedFill), never as a finite -1e9.
  */
-import { type Tensor, equal, maximum, reshape, Tensor as T } from "../tensor/index.js";
+import { type Tensor, equal, fromArray, maximum, reshape } from "../tensor/index.js";
 
 /**
  * Key-padding mask [B, 1, 1, Tk] from token ids [B, Tk]: 1 at PAD keys, so no
@@ -22,10 +22,9 @@ export function keyPaddingMask(ids: Tensor, padId: number): Tensor {
  * positions already cached (KV-cache decoding).
  */
 export function causalMask(Tq: number, Tk: number = Tq, offset = 0): Tensor {
-  const m = T.empty([Tq, Tk], "int32");
-  const d = m.data;
+  const d = new Int32Array(Tq * Tk);
   for (let i = 0; i < Tq; i++) for (let j = 0; j < Tk; j++) d[i * Tk + j] = j > i + offset ? 1 : 0;
-  return m;
+  return fromArray(d, [Tq, Tk], "int32");
 }
 
 /** Union of masks (either one masks the position); null means "no mask". */

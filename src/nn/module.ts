@@ -4,7 +4,7 @@
  * the same thing here as in PyTorch.
  */
 import { AttnError } from "../errors.js";
-import { type Tensor, keep } from "../tensor/index.js";
+import { type Tensor, assign, keep } from "../tensor/index.js";
 import { fmt } from "../tensor/shape.js";
 import { runTapHooks, tapHooksActive } from "./hooks.js";
 
@@ -94,7 +94,7 @@ export abstract class Module {
           `loadStateDict: ${name} has shape ${fmt(src.shape)}, the model expects ${fmt(p.shape)}`,
         );
       }
-      p.data.set(src.values, p.offset);
+      assign(p, src.values);
     }
   }
 

@@ -3,7 +3,7 @@
  * rotary (RoPE, Su et al. 2021) or ALiBi (Press et al. 2022).
  */
 import { AttnError } from "../errors.js";
-import { type Tensor, Tensor as T, add, concat, mul, slice, sub } from "../tensor/index.js";
+import { type Tensor, add, concat, fromArray, mul, slice, sub } from "../tensor/index.js";
 
 export type PositionalKind = "sinusoidal" | "learned" | "rope" | "alibi" | "none";
 
@@ -13,8 +13,7 @@ export type PositionalKind = "sinusoidal" | "learned" | "rope" | "alibi" | "none
  * Positions offset..offset+T-1; returns [T, d_model].
  */
 export function sinusoidalPositionalEncoding(T_: number, dModel: number, offset = 0): Tensor {
-  const pe = T.empty([T_, dModel], "float32");
-  const d = pe.data;
+  const d = new Float32Array(T_ * dModel);
   for (let t = 0; t < T_; t++) {
     const pos = t + offset;
     for (let i = 0; 2 * i < dModel; i++) {
@@ -23,22 +22,22 @@ export function sinusoidalPositionalEncoding(T_: number, dModel: number, offset 
       if (2 * i + 1 < dModel) d[t * dModel + 2 * i + 1] = Math.cos(angle);
     }
   }
-  return pe;
+  return fromArray(d, [T_, dModel], "float32");
 }
 
 /** cos and sin tables [T, dk/2] of RoPE's angles p·θ_i, θ_i = 10000^(-2i/dk). */
 function ropeTables(T_: number, dk: number, offset: number): { cos: Tensor; sin: Tensor } {
   const half = dk / 2;
-  const cos = T.empty([T_, half], "float32");
-  const sin = T.empty([T_, half], "float32");
+  const cos = new Float32Array(T_ * half);
+  const sin = new Float32Array(T_ * half);
   for (let t = 0; t < T_; t++) {
     for (let i = 0; i < half; i++) {
       const angle = (t + offset) * 10000 ** ((-2 * i) / dk);
-      cos.data[t * half + i] = Math.cos(angle);
-      sin.data[t * half + i] = Math.sin(angle);
+      cos[t * half + i] = Math.cos(angle);
+      sin[t * half + i] = Math.sin(angle);
     }
   }
-  return { cos, sin };
+  return { cos: fromArray(cos, [T_, half], "float32"), sin: fromArray(sin, [T_, half], "float32") };
 }
 
 /**
@@ -62,10 +61,9 @@ export function alibiSlopes(heads: number): number[] {
 /** ALiBi bias [H, Tq, Tk] = -m_h·|i - j|, with query i at position offset + i. */
 export function alibiBias(heads: number, Tq: number, Tk: number, offset = 0): Tensor {
   const slopes = alibiSlopes(heads);
-  const b = T.empty([heads, Tq, Tk], "float32");
-  const d = b.data;
+  const d = new Float32Array(heads * Tq * Tk);
   for (let h = 0; h < heads; h++)
     for (let i = 0; i < Tq; i++)
       for (let j = 0; j < Tk; j++) d[(h * Tq + i) * Tk + j] = -slopes[h] * Math.abs(i + offset - j);
-  return b;
+  return fromArray(d, [heads, Tq, Tk], "float32");
 }

@@ -95,8 +95,8 @@ export function backward(root: Tensor, seed?: Tensor, opts?: { retainGraph?: boo
     };
     if (seed) grads.set(root, seed);
     else {
-      const one = Tensor.empty(root.shape, root.dtype);
-      one.data[0] = 1;
+      const one = Tensor.uninit(root.shape, root.dtype);
+      getBackend().fill(one.view(), 1);
       grads.set(root, one);
     }
     hold(grads.get(root)!);

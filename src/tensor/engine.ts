@@ -70,18 +70,31 @@ export class Storage {
   }
 }
 
-let backend: Backend = new ReferenceBackend();
+let backend: Backend | null = null;
+let makeDefault: () => Backend = () => new ReferenceBackend();
 let gradEnabled = true;
 const scopes: Set<Tensor>[] = [];
 let rng = new Mulberry32(0);
 
+/** The active backend; the first call makes the default one (see setDefaultBackend). */
 export function getBackend(): Backend {
+  if (backend === null) backend = makeDefault();
   return backend;
 }
 
 /** Switches the backend for tensors created from now on. */
 export function setBackend(b: Backend): void {
   backend = b;
+}
+
+/**
+ * How the default backend is made when a backend is first needed and none
+ * was set: the package entry picks the fastest that loads, lazily, so that
+ * importing the package (for a tokenizer, say) loads no native addon and
+ * starts no wasm worker. Without it: the reference backend.
+ */
+export function setDefaultBackend(make: () => Backend): void {
+  makeDefault = make;
 }
 
 export function isGradEnabled(): boolean {

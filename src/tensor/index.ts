@@ -7,6 +7,7 @@ export {
   memory,
   noGrad,
   setBackend,
+  setDefaultBackend,
   tidy,
   getRng,
   isGradEnabled,
@@ -26,3 +27,4 @@ export * from "./ops/where.js";
 export * from "./ops/concat.js";
 export * from "./ops/dropout.js";
 export * from "./ops/crossentropy.js";
+export * from "./ops/inplace.js";

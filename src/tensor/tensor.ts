@@ -109,10 +109,19 @@ export class Tensor {
     return { data: this.data, offset: this.offset, shape: this.shape, strides: this.strides };
   }
 
-  /** The values in row-major order, as a fresh typed array of this dtype. */
-  values(): TypedArray {
-    const data = this.data;
-    if (this.isContiguous()) return data.slice(this.offset, this.offset + this.size);
+  /**
+   * The values in row-major order, as a fresh typed array of this dtype.
+   * Synchronous, so only for backends whose memory the CPU can read (js,
+   * native, wasm); `read()` works on every backend. With `{ view: true }` a
+   * contiguous tensor gives a view of its storage instead of a copy (no
+   * allocation on a hot path), valid until the tensor is disposed.
+   */
+  readSync(opts?: { view?: boolean }): TypedArray {
+    const data = this.hostData("readSync");
+    if (this.isContiguous()) {
+      const end = this.offset + this.size;
+      return opts?.view ? data.subarray(this.offset, end) : data.slice(this.offset, end);
+    }
     const out = getBackend().allocate(this.dtype, this.size);
     getBackend().copy(this.view(), {
       data: out,
@@ -123,15 +132,37 @@ export class Tensor {
     return out;
   }
 
-  toArray(): number[] {
-    return Array.from(this.values());
+  /** The values in row-major order, as a fresh typed array: works on every backend. */
+  async read(): Promise<TypedArray> {
+    const download = this.storage.rec.backend.download;
+    if (!download) return this.readSync();
+    const t = this.isContiguous() ? this : contiguousCopy(this);
+    try {
+      return await download.call(this.storage.rec.backend, t.data, t.offset, t.size);
+    } finally {
+      if (t !== this) t.dispose();
+    }
   }
 
-  /** The single value of a one-element tensor. */
+  toArray(): number[] {
+    return Array.from(this.readSync());
+  }
+
+  /** The single value of a one-element tensor (a synchronous read, as readSync). */
   item(): number {
     if (this.size !== 1)
       throw new AttnError(`item: tensor has shape ${fmt(this.shape)}, not one element`);
-    return this.data[this.offset];
+    return this.hostData("item")[this.offset];
+  }
+
+  /** The storage as a CPU-readable array, or a clear error on a device backend. */
+  private hostData(op: string): TypedArray {
+    const be = this.storage.rec.backend;
+    if (be.download)
+      throw new AttnError(
+        `${op}: the ${be.name} backend keeps tensors in device memory; read them with await tensor.read()`,
+      );
+    return this.data;
   }
 
   /** Reverse-mode autodiff from this tensor; a non-scalar needs a seed gradient of its shape. */
@@ -158,4 +189,11 @@ export class Tensor {
   toString(): string {
     return `Tensor(${this.dtype} ${fmt(this.shape)})`;
   }
+}
+
+/** A contiguous copy of t on its backend (for reading a strided view). */
+function contiguousCopy(t: Tensor): Tensor {
+  const out = Tensor.uninit(t.shape, t.dtype);
+  getBackend().copy(t.view(), out.view());
+  return out;
 }

@@ -121,7 +121,7 @@ function weightEntries(model: ModelWeights): [string, Tensor | StateValues][] {
 function modelTensors(model: ModelWeights): Map<string, TensorToWrite> {
   const out = new Map<string, TensorToWrite>();
   for (const [name, w] of weightEntries(model)) {
-    const values = isTensor(w) ? toF32(w.values()) : toF32(w.values);
+    const values = isTensor(w) ? toF32(w.readSync()) : toF32(w.values);
     out.set(name, { dtype: "F32", shape: [...w.shape], data: values });
   }
   return out;

@@ -1,35 +1,24 @@
 /** Gradient clipping by global norm (PyTorch's torch.nn.utils.clip_grad_norm_ with norm_type 2). */
 import { AttnError } from "../errors.js";
-import type { Tensor } from "../tensor/index.js";
+import { type Tensor, mul, noGrad, scaleInPlace, stack, sum, tidy } from "../tensor/index.js";
 
-/** The global L2 norm of all gradients, summed in float64; parameters without a grad are skipped. */
+/**
+ * The global L2 norm of all gradients (each tensor's Σg² on the backend, one
+ * scalar read); parameters without a grad are skipped.
+ */
 export function gradNorm(params: readonly Tensor[]): number {
-  let sq = 0;
-  for (const p of params) {
-    const g = p.grad;
-    if (!g) continue;
-    const d = g.isContiguous() ? g.data : g.values();
-    const start = g.isContiguous() ? g.offset : 0;
-    const end = start + g.size;
-    for (let i = start; i < end; i++) sq += d[i] * d[i];
-  }
-  return Math.sqrt(sq);
+  const grads = params.flatMap((p) => (p.grad ? [p.grad] : []));
+  if (grads.length === 0) return 0;
+  return noGrad(() => tidy(() => Math.sqrt(sum(stack(grads.map((g) => sum(mul(g, g))))).item())));
 }
 
 /** Multiplies every gradient by `factor`, in place. */
 export function scaleGrads(params: readonly Tensor[], factor: number): void {
-  for (const p of params) {
-    const g = p.grad;
-    if (!g) continue;
-    if (!g.isContiguous()) throw new AttnError("scaleGrads: gradients must be contiguous");
-    const d = g.data;
-    const end = g.offset + g.size;
-    for (let i = g.offset; i < end; i++) d[i] *= factor;
-  }
+  for (const p of params) if (p.grad) scaleInPlace(p.grad, factor);
 }
 
 /**
- * Computes the global L2 norm over all `.grad`s (in float64) and, when it is
+ * Computes the global L2 norm over all `.grad`s and, when it is
  * above maxNorm, scales every grad in place by maxNorm / (norm + 1e-6).
  * Returns the norm before clipping. A non-finite norm is returned as is and
  * the grads are left untouched (the caller decides: skip the step or stop).

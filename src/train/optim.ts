@@ -1,7 +1,6 @@
 /** Optimisers: plain SGD, Adam (the paper's settings by default) and AdamW. They update parameters in place. */
-import type { FloatArray } from "../backend/backend.js";
 import { AttnError } from "../errors.js";
-import { type Tensor, getBackend, keep, zeros } from "../tensor/index.js";
+import { type Tensor, adamUpdate, assign, keep, sgdUpdate, zeros } from "../tensor/index.js";
 
 export interface Optimizer {
   readonly params: Tensor[];
@@ -26,12 +25,7 @@ export class SGD implements Optimizer {
   ) {}
 
   step(): void {
-    for (const p of this.params) {
-      if (!p.grad) continue;
-      const g = p.grad.data;
-      const d = p.data;
-      for (let i = 0; i < p.size; i++) d[p.offset + i] -= this.lr * g[i];
-    }
+    for (const p of this.params) if (p.grad) sgdUpdate(p, p.grad, this.lr);
   }
 
   zeroGrad(): void {
@@ -83,15 +77,9 @@ export class Adam implements Optimizer {
 
   step(): void {
     this.stepCount++;
-    const backend = getBackend();
     this.params.forEach((p, i) => {
       if (!p.grad) return;
-      backend.adam({
-        param: (p.data as FloatArray).subarray(p.offset, p.offset + p.size),
-        grad: p.grad.data as FloatArray,
-        m: this.m[i].data as FloatArray,
-        v: this.v[i].data as FloatArray,
-        size: p.size,
+      adamUpdate(p, p.grad, this.m[i], this.v[i], {
         lr: this.lr,
         beta1: this.beta1,
         beta2: this.beta2,
@@ -128,8 +116,8 @@ export interface AdamState {
 export function exportAdamState(opt: Adam): AdamState {
   return {
     step: opt.stepCount,
-    m: opt.m.map((t) => Float32Array.from(t.values())),
-    v: opt.v.map((t) => Float32Array.from(t.values())),
+    m: opt.m.map((t) => Float32Array.from(t.readSync())),
+    v: opt.v.map((t) => Float32Array.from(t.readSync())),
   };
 }
 
@@ -153,8 +141,8 @@ export function importAdamState(opt: Adam, state: AdamState): void {
     }
   }
   for (let i = 0; i < n; i++) {
-    opt.m[i].data.set(state.m[i], opt.m[i].offset);
-    opt.v[i].data.set(state.v[i], opt.v[i].offset);
+    assign(opt.m[i], state.m[i]);
+    assign(opt.v[i], state.v[i]);
   }
   opt.stepCount = state.step;
 }

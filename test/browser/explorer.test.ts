@@ -54,7 +54,7 @@ function writeCheckpoint(dir: string, model: Module, tok: Tokenizer, config: obj
       .namedParameters()
       .map(([n, p]) => [
         n,
-        { dtype: "F32" as const, shape: [...p.shape], data: Float32Array.from(p.values()) },
+        { dtype: "F32" as const, shape: [...p.shape], data: Float32Array.from(p.readSync()) },
       ]),
   );
   fs.writeFileSync(
@@ -310,7 +310,7 @@ describe("explorer in Chromium", { timeout: 110_000 }, () => {
         ),
       ),
     );
-    const logits = result.values();
+    const logits = result.readSync();
 
     await page.click("[data-chapter=attention]");
     await page.selectOption("[data-testid=pick-block]", "cross");
@@ -457,7 +457,7 @@ describe("explorer in Chromium", { timeout: 110_000 }, () => {
     });
     await idle(page);
     const logits = noGrad(() =>
-      tidy(() => gpt.forward(fromArray(ids, [1, ids.length], "int32")).values()),
+      tidy(() => gpt.forward(fromArray(ids, [1, ids.length], "int32")).readSync()),
     );
     const V = logits.length / ids.length;
     await page.click("[data-chapter=output]");

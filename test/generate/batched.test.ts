@@ -192,7 +192,7 @@ function referenceBeam(
             const tgt = fromArray([bosId, ...h.tokens], [1, pos + 1], "int32");
             const logits = m.project(m.decode(tgt, mem, srcMask));
             return logSoftmax(logits)
-              .values()
+              .readSync()
               .slice(pos * V, (pos + 1) * V);
           });
           for (let w = 0; w < V; w++) {

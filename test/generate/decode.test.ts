@@ -102,7 +102,7 @@ describe("beam search", () => {
     for (const seed of [1, 2, 3, 4]) {
       const m = s2s("sinusoidal", seed);
       for (let b = 0; b < 2; b++) {
-        const one = fromArray(src.values().subarray(b * 7, b * 7 + 7), [1, 7], "int32");
+        const one = fromArray(src.readSync().subarray(b * 7, b * 7 + 7), [1, 7], "int32");
         const greedy = greedyDecode(m, one, { maxLen: 15 })[0];
         const beam = beamSearch(m, one, { beam: 1, maxLen: 15 })[0];
         assert.deepEqual(beam.tokens, greedy);

@@ -44,7 +44,7 @@ export function gradCheck(
     for (let i = 0; i < inputs.length; i++) {
       const x = inputs[i];
       if (!x.requiresGrad) continue;
-      const analytic = x.grad ? x.grad.values() : new Float64Array(x.size);
+      const analytic = x.grad ? x.grad.readSync() : new Float64Array(x.size);
       const d = x.data;
       // Perturb every element of the input's storage through its own layout.
       for (let k = 0; k < x.size; k++) {

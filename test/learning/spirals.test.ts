@@ -63,8 +63,8 @@ test("2-layer MLP reaches >= 98% training accuracy on two spirals with plain SGD
   }
   const acc = noGrad(() =>
     tidy(() => {
-      const logits = model.forward(x).values();
-      const labels = y.values();
+      const logits = model.forward(x).readSync();
+      const labels = y.readSync();
       let correct = 0;
       for (let i = 0; i < labels.length; i++) {
         const pred = logits[2 * i + 1] > logits[2 * i] ? 1 : 0;

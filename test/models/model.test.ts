@@ -77,13 +77,13 @@ describe("no causal leak", () => {
       const base = randomIds(rng, 2, T, 20);
       noGrad(() =>
         tidy(() => {
-          const ref = m.forward(fromArray(base, [2, T], "int32")).values();
+          const ref = m.forward(fromArray(base, [2, T], "int32")).readSync();
           for (let t = 0; t < T - 1; t++) {
             const changed = base.slice();
             for (let b = 0; b < 2; b++)
               for (let j = t + 1; j < T; j++)
                 changed[b * T + j] = 3 + ((changed[b * T + j] + 5) % 17);
-            const out = m.forward(fromArray(changed, [2, T], "int32")).values();
+            const out = m.forward(fromArray(changed, [2, T], "int32")).readSync();
             const V = 20;
             for (let b = 0; b < 2; b++)
               for (let i = 0; i <= t; i++)
@@ -108,13 +108,13 @@ describe("no causal leak", () => {
     const tgt = randomIds(rng, 2, T, 20);
     noGrad(() =>
       tidy(() => {
-        const ref = m.forward(src, fromArray(tgt, [2, T], "int32")).values();
+        const ref = m.forward(src, fromArray(tgt, [2, T], "int32")).readSync();
         const V = 20;
         for (let t = 0; t < T - 1; t++) {
           const changed = tgt.slice();
           for (let b = 0; b < 2; b++)
             for (let j = t + 1; j < T; j++) changed[b * T + j] = 3 + (j % 17);
-          const out = m.forward(src, fromArray(changed, [2, T], "int32")).values();
+          const out = m.forward(src, fromArray(changed, [2, T], "int32")).readSync();
           for (let b = 0; b < 2; b++)
             for (let i = 0; i <= t; i++)
               for (let v = 0; v < V; v++)
@@ -153,7 +153,7 @@ describe("padding never leaks", () => {
             0.1,
             { srcPadding, tgtPadding },
           );
-          return { loss: loss.item(), logits: logits.values() };
+          return { loss: loss.item(), logits: logits.readSync() };
         }),
       );
     const ref = run(src, tgtIn, tgtOut);
@@ -177,10 +177,10 @@ describe("padding never leaks", () => {
       tidy(() => {
         const a = m
           .forward(fromArray([5, 6, 0, 0], [1, 4], "int32"), fromArray([1, 7], [1, 2], "int32"))
-          .values();
+          .readSync();
         const b = m
           .forward(fromArray([5, 6], [1, 2], "int32"), fromArray([1, 7], [1, 2], "int32"))
-          .values();
+          .readSync();
         for (let i = 0; i < a.length; i++) assert.ok(Math.abs(a[i] - b[i]) < 1e-5);
       }),
     );

@@ -186,7 +186,7 @@ describe("parity with PyTorch", () => {
         for (const [key, exp] of expected) {
           const got =
             key === "loss" && !tensors.has("loss")
-              ? { shape: [], values: loss.values() }
+              ? { shape: [], values: loss.readSync() }
               : tensors.get(key);
           if (!got) {
             failures.push(`${key}: not recorded`);
@@ -205,7 +205,7 @@ describe("parity with PyTorch", () => {
             failures.push(`grad ${pname}: missing in fixture`);
             continue;
           }
-          const c = compareValues(p.grad ? p.grad.values() : new Float32Array(p.size), exp.data);
+          const c = compareValues(p.grad ? p.grad.readSync() : new Float32Array(p.size), exp.data);
           if (!c.ok) failures.push(`grad ${pname}: ${c.worst}`);
           checked++;
         }
@@ -216,7 +216,7 @@ describe("parity with PyTorch", () => {
         );
         for (const [key, exp] of withPrefix(f, "grad_input.")) {
           const t = floatInputs.get(key);
-          const c = compareValues(t?.grad?.values() ?? [], exp.data);
+          const c = compareValues(t?.grad?.readSync() ?? [], exp.data);
           if (!c.ok) failures.push(`grad_input ${key}: ${c.worst}`);
           checked++;
         }

@@ -90,5 +90,5 @@ test("tidy disposes intermediates but keeps returned tensors and leaf gradients"
 test("a disposed tensor refuses to be read, naming it", () => {
   const t = randn([2, 2]);
   t.dispose();
-  assert.throws(() => t.values(), /was disposed/);
+  assert.throws(() => t.readSync(), /was disposed/);
 });

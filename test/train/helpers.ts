@@ -151,7 +151,7 @@ export class FixedData<B> implements DataSource<B> {
 export function paramBytes(m: Module): Map<string, Buffer> {
   return new Map(
     m.namedParameters().map(([n, p]) => {
-      const v = p.values();
+      const v = p.readSync();
       return [n, Buffer.from(v.buffer, v.byteOffset, v.byteLength)];
     }),
   );

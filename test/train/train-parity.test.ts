@@ -283,7 +283,7 @@ async function runFixture(name: string): Promise<string[]> {
         failures.push(`${where}: no parameter ${pname}`);
         continue;
       }
-      const got = p.values();
+      const got = p.readSync();
       for (let i = 0; i < got.length; i++) {
         const err = Math.abs(got[i] - exp.data[i]);
         const bound = invariant.has(pname)
@@ -294,7 +294,7 @@ async function runFixture(name: string): Promise<string[]> {
           worst = { err, of: err / bound, at: `${pname}[${i}]` };
       }
       if (invariant.has(pname)) {
-        const g = p.grad?.values() ?? [];
+        const g = p.grad?.readSync() ?? [];
         const gmax = Math.max(...Array.from(g, Math.abs));
         if (!(gmax < TOL.invariantGrad)) failures.push(`${where}: ${pname} grad ${gmax}`);
       }

@@ -7,8 +7,8 @@ export type TensorOrScalar = Tensor | number;
 
 /** A 0-d tensor holding v, with the dtype of `like`. */
 export function scalarLike(v: number, like: Tensor): Tensor {
-  const t = Tensor.empty([], like.dtype);
-  t.data[0] = v;
+  const t = Tensor.uninit([], like.dtype);
+  getBackend().write(t.data, 0, [v]);
   return t;
 }
 
