@@ -93,7 +93,7 @@ function teacherForced(
         ? recordIntermediates(run)
         : { result: run(), tensors: new Map() };
       const plain = crossEntropy(result.logits, tout, { ignoreIndex: PAD_ID }).item();
-      const logits = result.logits.values();
+      const logits = result.logits.readSync();
       const V = lm.config.vocabSize;
       const argmax: number[] = [];
       for (let t = 0; t < labels.length; t++) {
@@ -166,13 +166,13 @@ function positionalTable(lm: LoadedModel): Rec | null {
   const rows = Math.min(POS_ROWS, cfg.maxLen);
   const learned = lm.kind === "gpt" ? lm.model.pos_embed : lm.model.encoder.pos_embed;
   if (cfg.positional === "learned" && learned) {
-    const w = learned.weight.values();
+    const w = learned.weight.readSync();
     return rec([rows, cfg.dModel], w.subarray(0, rows * cfg.dModel));
   }
   if (cfg.positional === "sinusoidal") {
     return tidy(() => {
       const pe = sinusoidalPositionalEncoding(rows, cfg.dModel);
-      return rec(pe.shape, pe.values());
+      return rec(pe.shape, pe.readSync());
     });
   }
   return null;
@@ -196,7 +196,7 @@ export function analyze(ctx: AnalyzeContext, src: string, tgtRequest: string | n
     const tensors: Record<string, Rec> = {};
     for (const [name, r] of tf.tensors) tensors[name] = rec(r.shape, r.values);
     const table = model.tgtTable;
-    const pca = pca2(table.values(), table.shape[0], table.shape[1], ctx.pcaAxes);
+    const pca = pca2(table.readSync(), table.shape[0], table.shape[1], ctx.pcaAxes);
     ctx.pcaAxes = pca.axes;
     const current: Outcome = {
       output: shown(lm, greedy.ids),
@@ -213,7 +213,7 @@ export function analyze(ctx: AnalyzeContext, src: string, tgtRequest: string | n
       tensors,
       greedy,
       beams,
-      embedTable: rec(table.shape, table.values()),
+      embedTable: rec(table.shape, table.readSync()),
       pca: { x: pca.x, y: pca.y, explained: pca.explained },
       posTable: positionalTable(lm),
       maskBatch: maskBatch(lm, srcIds, tgtIn, ctx),
@@ -277,7 +277,7 @@ function gptPass(
         ? recordIntermediates(run)
         : { result: run(), tensors: new Map() };
       const loss = ids.length > 1 ? crossEntropy(result, y).item() : Number.NaN;
-      const logits = result.values();
+      const logits = result.readSync();
       const V = lm.config.vocabSize;
       const argmax: number[] = [];
       for (let t = 0; t < ids.length; t++) {
@@ -311,7 +311,7 @@ function analyzeGpt(ctx: AnalyzeContext, lm: LoadedGpt, src: string): Analysis {
     const tensors: Record<string, Rec> = {};
     for (const [name, r] of pass.tensors) tensors[name] = rec(r.shape, r.values);
     const table = model.tok_embed.weight;
-    const pca = pca2(table.values(), table.shape[0], table.shape[1], ctx.pcaAxes);
+    const pca = pca2(table.readSync(), table.shape[0], table.shape[1], ctx.pcaAxes);
     ctx.pcaAxes = pca.axes;
     return {
       kind: "gpt",
@@ -323,7 +323,7 @@ function analyzeGpt(ctx: AnalyzeContext, lm: LoadedGpt, src: string): Analysis {
       tensors,
       greedy,
       beams: [],
-      embedTable: rec(table.shape, table.values()),
+      embedTable: rec(table.shape, table.readSync()),
       pca: { x: pca.x, y: pca.y, explained: pca.explained },
       posTable: positionalTable(lm),
       maskBatch: null,

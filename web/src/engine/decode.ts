@@ -22,7 +22,7 @@ export function watchTap<T>(name: string, fn: (latest: () => Recorded) => T): T 
   let last: Recorded | null = null;
   return withTapHook(
     (n, t) => {
-      if (n === name) last = { shape: t.shape.slice(), values: t.values() };
+      if (n === name) last = { shape: t.shape.slice(), values: t.readSync() };
       return undefined;
     },
     () =>

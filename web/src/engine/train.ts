@@ -80,7 +80,7 @@ export class LiveTrainer {
         loss: (batch) => {
           const { src, tin, tout } = this.tensors(batch);
           const r = model.loss(src, tin, tout, settings.labelSmoothing);
-          acc = tokenAccuracy(r.logits.values(), batch);
+          acc = tokenAccuracy(r.logits.readSync(), batch);
           return { loss: r.loss, tokens: batch.numTgtTokens };
         },
         lr: settings.lr * Math.min(1, (this.step + 1) / WARMUP),
@@ -114,7 +114,7 @@ export class LiveTrainer {
           const { src, tin, tout } = this.tensors(b);
           const logits = model.forward(src, tin);
           const l = crossEntropy(logits, tout, { ignoreIndex: PAD_ID }).item();
-          return { valLoss: l, valAcc: tokenAccuracy(logits.values(), b) };
+          return { valLoss: l, valAcc: tokenAccuracy(logits.readSync(), b) };
         }),
       );
       const tok = this.lm.tokenizer;
