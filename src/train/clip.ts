@@ -1,15 +1,22 @@
 /** Gradient clipping by global norm (PyTorch's torch.nn.utils.clip_grad_norm_ with norm_type 2). */
 import { AttnError } from "../errors.js";
-import { type Tensor, mul, noGrad, scaleInPlace, stack, sum, tidy } from "../tensor/index.js";
+import { type Tensor, mul, noGrad, scaleInPlace, stack, sum, tidy, zeros } from "../tensor/index.js";
 
 /**
  * The global L2 norm of all gradients (each tensor's Σg² on the backend, one
  * scalar read); parameters without a grad are skipped.
  */
 export function gradNorm(params: readonly Tensor[]): number {
-  const grads = params.flatMap((p) => (p.grad ? [p.grad] : []));
-  if (grads.length === 0) return 0;
-  return noGrad(() => tidy(() => Math.sqrt(sum(stack(grads.map((g) => sum(mul(g, g))))).item())));
+  return noGrad(() => tidy(() => Math.sqrt(gradNormSquared(params).item())));
+}
+
+/** Σ g² over all gradients, as a one-element tensor on the backend (no read). */
+export function gradNormSquared(params: readonly Tensor[]): Tensor {
+  return noGrad(() => {
+    const grads = params.flatMap((p) => (p.grad ? [p.grad] : []));
+    if (grads.length === 0) return zeros([]);
+    return tidy(() => sum(stack(grads.map((g) => sum(mul(g, g))))));
+  });
 }
 
 /** Multiplies every gradient by `factor`, in place. */

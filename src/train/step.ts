@@ -9,12 +9,23 @@
  *   θ ← optimizer(θ, g) at learning rate lr.
  *
  * The model's loss is the mean over the micro-batch's tokens, so the
- * weighting is exact. One micro-batch is a plain backward. The loss is read
- * once per micro-batch, after its backward.
+ * weighting is exact. One micro-batch is a plain backward. The step reads
+ * the backend once: the summed loss and the squared gradient norm together,
+ * before the update (a device backend syncs once per step).
  */
 import { AttnError } from "../errors.js";
-import { type Tensor, full, tidy } from "../tensor/index.js";
-import { clipGradNorm, gradNorm, scaleGrads } from "./clip.js";
+import {
+  type Tensor,
+  detach,
+  full,
+  keep,
+  mul,
+  reshape,
+  stack,
+  sum,
+  tidy,
+} from "../tensor/index.js";
+import { gradNormSquared, scaleGrads } from "./clip.js";
 import { type Optimizer, clearGrads } from "./optim.js";
 
 export interface TrainStepOptions<B> {
@@ -36,7 +47,8 @@ export interface TrainStepOptions<B> {
   step?: number;
   /**
    * Runs each phase (zero_grad, forward+loss, backward, read_loss, clip,
-   * optimizer); a profiler times them. Default: calls fn.
+   * optimizer); a profiler times them. Default: calls fn. read_loss is the
+   * step's one read of the backend (loss and gradient norm).
    */
   phase?: <T>(name: string, fn: () => T) => T;
 }
@@ -63,37 +75,54 @@ export function trainStep<B>(batches: readonly B[], o: TrainStepOptions<B>): Tra
   return tidy(() => {
     phase("zero_grad", () => clearGrads(o.parameters));
     let tokens = 0;
-    let lossSum = 0;
-    for (const batch of batches) {
-      tidy(() => {
-        const { loss, tokens: t } = phase("forward+loss", () => o.loss(batch));
-        if (!(Number.isFinite(t) && t >= 0)) {
-          throw new AttnError(`${at}: loss() gave a token count of ${t}`);
-        }
-        if (loss.size !== 1) {
-          throw new AttnError(
-            `${at}: loss() must give a one-element tensor, got shape [${loss.shape}]`,
-          );
-        }
-        if (t === 0) return;
-        tokens += t;
-        phase("backward", () => {
-          if (batches.length === 1) loss.backward();
-          else loss.backward(full(loss.shape, t, loss.dtype));
+    // loss_i · tokens_i of each micro-batch, on the backend until the step's one read.
+    const weighted: Tensor[] = [];
+    const dropWeighted = () => {
+      for (const w of weighted) w.dispose();
+    };
+    try {
+      for (const batch of batches) {
+        tidy(() => {
+          const { loss, tokens: t } = phase("forward+loss", () => o.loss(batch));
+          if (!(Number.isFinite(t) && t >= 0)) {
+            throw new AttnError(`${at}: loss() gave a token count of ${t}`);
+          }
+          if (loss.size !== 1) {
+            throw new AttnError(
+              `${at}: loss() must give a one-element tensor, got shape [${loss.shape}]`,
+            );
+          }
+          if (t === 0) return;
+          tokens += t;
+          phase("backward", () => {
+            if (batches.length === 1) loss.backward();
+            else loss.backward(full(loss.shape, t, loss.dtype));
+          });
+          weighted.push(keep(mul(reshape(detach(loss), []), t)));
         });
-        lossSum += phase("read_loss", () => loss.item()) * t;
-      });
+      }
+    } catch (e) {
+      dropWeighted();
+      throw e;
     }
-    if (tokens === 0) throw new AttnError(`${at}: the micro-batches hold no tokens`);
+    if (tokens === 0) {
+      dropWeighted();
+      throw new AttnError(`${at}: the micro-batches hold no tokens`);
+    }
     if (batches.length > 1) scaleGrads(o.parameters, 1 / tokens);
-    const loss = lossSum / tokens;
-    let norm = Number.NaN;
     const measured = o.clipNorm !== undefined || o.measureNorm !== false;
-    if (o.clipNorm !== undefined) {
-      const max = o.clipNorm;
-      norm = phase("clip", () => clipGradNorm(o.parameters, max));
-    } else if (measured) {
-      norm = phase("clip", () => gradNorm(o.parameters));
+    const [lossTotal, normSq] = phase("read_loss", () => {
+      const total = sum(stack(weighted));
+      dropWeighted();
+      const parts = measured ? [total, gradNormSquared(o.parameters)] : [total];
+      return Array.from(stack(parts).readSync());
+    });
+    const loss = lossTotal / tokens;
+    const norm = measured ? Math.sqrt(normSq) : Number.NaN;
+    // Clipping (PyTorch's clip_grad_norm_): scale by maxNorm / (norm + 1e-6) when above it.
+    if (o.clipNorm !== undefined && Number.isFinite(norm) && norm > o.clipNorm) {
+      const factor = o.clipNorm / (norm + 1e-6);
+      phase("clip", () => scaleGrads(o.parameters, factor));
     }
     if (!Number.isFinite(loss) || (measured && !Number.isFinite(norm))) {
       clearGrads(o.parameters);
