@@ -1,8 +1,8 @@
 /** `attn average`: the paper's checkpoint averaging ("averaging the last 5 checkpoints", §6.1) of existing checkpoints. */
 import path from "node:path";
 import type { Command } from "commander";
-import { AttnError } from "../errors.js";
-import { averageCheckpoints, saveCheckpoint } from "../train/checkpoint.js";
+import { AttnError } from "../index.js";
+import { averageCheckpoints, saveCheckpoint } from "../train/index.js";
 import { loadRun, resolveCheckpoint } from "./load.js";
 
 export function registerAverage(program: Command): void {

@@ -3,15 +3,14 @@
  * (peer_pytorch.py: MODELS, CONFIGS) and their data: one mulberry32 stream,
  * lengths and tokens by modulo, so both sides time the same batches.
  */
-import type { Mulberry32 } from "../tensor/index.js";
-import { BOS_ID as BOS } from "../tokenizers/tokenizer.js";
+import { BOS_ID as BOS, type Mulberry32 } from "../index.js";
 
 // ---------------------------------------------------------------------------
 // Workload definitions (peer_pytorch.py: MODELS, CONFIGS)
 // ---------------------------------------------------------------------------
 
 // The tokenizers' special ids, under the peer's names.
-export { BOS_ID as BOS, EOS_ID as EOS, PAD_ID as PAD } from "../tokenizers/tokenizer.js";
+export { BOS_ID as BOS, EOS_ID as EOS, PAD_ID as PAD } from "../index.js";
 /** Random content tokens are in [FIRST_TOKEN, vocab). */
 export const FIRST_TOKEN = 3;
 /** Seed of the data stream, fresh at the start of every workload. */

@@ -5,11 +5,9 @@
  * Reports sentences/s, target tokens/s and the BLEU of the output.
  */
 import { performance } from "node:perf_hooks";
-import { readParallelTsv } from "../data/readers.js";
-import { encodeSources, translateIdsAll } from "../generate/translate.js";
-import { Transformer } from "../models/index.js";
-import { AttnError } from "../errors.js";
-import { corpusBleu } from "../train/metrics.js";
+import { readParallelTsv } from "../data/index.js";
+import { AttnError, encodeSources, Transformer, translateIdsAll } from "../index.js";
+import { corpusBleu } from "../train/index.js";
 import { loadRun } from "./load.js";
 
 export interface CorpusBenchOpts {

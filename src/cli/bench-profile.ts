@@ -3,8 +3,7 @@
  * counts GEMM FLOPs, and the report of phases and kernels.
  */
 import { performance } from "node:perf_hooks";
-import type { Backend } from "../backend/backend.js";
-import { getBackend, setBackend } from "../tensor/index.js";
+import { type Backend, getBackend, setBackend } from "../index.js";
 import { BENCH_CONFIGS } from "./bench-configs.js";
 import { type Acc, Workload } from "./bench-workloads.js";
 

@@ -3,14 +3,21 @@
  * `step(i)` is the peer's unit of timed work. Phases can be timed (--profile).
  */
 import { performance } from "node:perf_hooks";
-import { AttnError } from "../errors.js";
-import { decodeBatch } from "../generate/decode.js";
-import { generate } from "../generate/lm.js";
-import { GPT, type ModelConfig, Transformer, buildModel, presetConfig } from "../models/index.js";
-import { Mulberry32, type Tensor, fromArray, manualSeed } from "../tensor/index.js";
-import { trainStep } from "../train/step.js";
-import { Adam } from "../train/optim.js";
-import { paperSchedule } from "../train/schedules.js";
+import {
+  AttnError,
+  buildModel,
+  decodeBatch,
+  fromArray,
+  generate,
+  GPT,
+  manualSeed,
+  type ModelConfig,
+  Mulberry32,
+  presetConfig,
+  type Tensor,
+  Transformer,
+} from "../index.js";
+import { Adam, paperSchedule, trainStep } from "../train/index.js";
 import {
   type BenchConfig,
   DATA_SEED,

@@ -13,9 +13,7 @@ import { readFileSync } from "node:fs";
 import { cpus } from "node:os";
 import { performance } from "node:perf_hooks";
 import { type Command, Option } from "commander";
-import { AttnError } from "../errors.js";
-import { getBackend, memory } from "../tensor/index.js";
-import { packageVersion } from "../version.js";
+import { AttnError, getBackend, memory, packageVersion } from "../index.js";
 import { runCorpusBench } from "./bench-corpus.js";
 import {
   BENCH_CONFIGS,

@@ -1,6 +1,6 @@
 /** How the CLI reports failures: a user's mistake is one line on stderr and exit code 1; a bug keeps its stack. */
 import { CommanderError } from "commander";
-import { isUserError } from "../errors.js";
+import { isUserError } from "../index.js";
 
 export function reportAndExit(e: unknown): never {
   if (e instanceof CommanderError) process.exit(e.exitCode);

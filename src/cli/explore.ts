@@ -14,7 +14,7 @@ import http from "node:http";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Command } from "commander";
-import { AttnError } from "../errors.js";
+import { AttnError } from "../index.js";
 import { resolveCheckpoint } from "./load.js";
 import { intFlag } from "./options.js";
 

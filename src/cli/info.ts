@@ -1,9 +1,13 @@
 /** `attn info`: what a model is (config, parameter count) and which backend runs it. */
 import type { Command } from "commander";
-import { type ModelConfig, presetConfig, presetNames } from "../models/config.js";
-import { buildModel } from "../models/index.js";
-import { getBackend } from "../tensor/index.js";
-import { packageVersion } from "../version.js";
+import {
+  buildModel,
+  getBackend,
+  type ModelConfig,
+  packageVersion,
+  presetConfig,
+  presetNames,
+} from "../index.js";
 import { choiceFlag, floatFlag, intFlag } from "./options.js";
 
 export function registerInfo(program: Command): void {

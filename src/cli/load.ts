@@ -1,11 +1,15 @@
 /** Finding and loading a trained run for eval, translate, generate and explore. */
 import { existsSync, statSync } from "node:fs";
 import path from "node:path";
-import { AttnError } from "../errors.js";
-import { type Model, buildModel } from "../models/index.js";
-import { type Tokenizer, tokenizerFromJSON } from "../tokenizers/index.js";
-import { type LoadedCheckpoint, isCheckpoint, loadCheckpoint } from "../train/checkpoint.js";
-import { type RunConfig, checkVocab, validateRunConfig } from "../train/recipe.js";
+import { AttnError, buildModel, type Model, type Tokenizer, tokenizerFromJSON } from "../index.js";
+import {
+  checkVocab,
+  isCheckpoint,
+  loadCheckpoint,
+  type LoadedCheckpoint,
+  type RunConfig,
+  validateRunConfig,
+} from "../train/index.js";
 
 /**
  * A checkpoint directory itself, or a run directory (`--out` of train): its average (the final

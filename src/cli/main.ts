@@ -1,7 +1,6 @@
 /** The `attn` command. */
 import { Command } from "commander";
-import { useBackend } from "../backend/select.js";
-import { packageVersion } from "../version.js";
+import { packageVersion, useBackend } from "../index.js";
 import { reportAndExit } from "./errors.js";
 import { registerExplore } from "./explore.js";
 import { registerInfo } from "./info.js";

@@ -1,5 +1,5 @@
 /** Parsing and checking flag values, with errors that name the flag. */
-import { AttnError } from "../errors.js";
+import { AttnError } from "../index.js";
 
 export function intFlag(
   name: string,

@@ -1,6 +1,6 @@
 /** Default model and training settings for each kind of run (chosen by measurement; see docs/training.md). */
-import type { ModelConfig } from "../models/config.js";
-import type { TokenizerKind, TrainSpec } from "../train/recipe.js";
+import type { ModelConfig } from "../index.js";
+import type { TokenizerKind, TrainSpec } from "../train/index.js";
 
 export interface Recipe {
   model: { preset: string; overrides: Partial<ModelConfig> };

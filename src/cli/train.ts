@@ -2,44 +2,49 @@
 import { existsSync, mkdirSync, rmSync } from "node:fs";
 import path from "node:path";
 import type { Command } from "commander";
-import { AttnError } from "../errors.js";
-import { TASK_NAMES } from "../data/tasks.js";
-import { type ModelConfig, presetConfig, presetNames } from "../models/config.js";
-import { GPT, type Transformer, buildModel } from "../models/index.js";
-import { getBackend, manualSeed } from "../tensor/index.js";
-import { type Tokenizer, tokenizerFromJSON } from "../tokenizers/index.js";
 import {
-  CheckpointManager,
-  averageCheckpoints,
-  isCheckpoint,
-  loadCheckpoint,
-  saveCheckpoint,
-} from "../train/checkpoint.js";
-import { MachineLoad } from "./machine-load.js";
-import { Adam, decayMask } from "../train/optim.js";
-import {
-  type DataSpec,
-  type RunConfig,
-  type TokenizerKind,
-  type TrainSpec,
-  buildTokenizer,
-  checkVocab,
-  evaluateRun,
-  heldOutPairs,
-  lmTrainable,
-  loadData,
-  seq2seqTrainable,
-  trainingSource,
+  AttnError,
+  buildModel,
+  getBackend,
+  GPT,
+  manualSeed,
+  type ModelConfig,
+  presetConfig,
+  presetNames,
+  type Tokenizer,
+  tokenizerFromJSON,
+  type Transformer,
   translateAll,
-  validateRunConfig,
-} from "../train/recipe.js";
+} from "../index.js";
+import { TASK_NAMES } from "../data/index.js";
 import {
+  Adam,
+  averageCheckpoints,
+  buildTokenizer,
+  CheckpointManager,
+  checkVocab,
   constantSchedule,
   cosineSchedule,
+  type DataSpec,
+  decayMask,
+  evaluateRun,
+  heldOutPairs,
+  isCheckpoint,
   linearSchedule,
+  lmTrainable,
+  loadCheckpoint,
+  loadData,
   paperSchedule,
-} from "../train/schedules.js";
-import { Trainer } from "../train/trainer.js";
+  type RunConfig,
+  saveCheckpoint,
+  seq2seqTrainable,
+  type TokenizerKind,
+  Trainer,
+  trainingSource,
+  type TrainSpec,
+  validateRunConfig,
+} from "../train/index.js";
+import { MachineLoad } from "./machine-load.js";
 import { choiceFlag, floatFlag, intFlag } from "./options.js";
 import { TrainProgress, parseDuration } from "./progress.js";
 import { TASK_RECIPES, corpusRecipe, textRecipe } from "./recipes.js";

@@ -1,12 +1,9 @@
 /** `attn translate` (streamed in batches) and `attn eval` (a run's held-out set, or any TSV). */
 import { createReadStream, existsSync, writeFileSync } from "node:fs";
 import { createInterface } from "node:readline";
-import { AttnError } from "../errors.js";
-import { readParallelTsv } from "../data/readers.js";
-import { defaultBatchSize, translateAll } from "../generate/translate.js";
-import { Transformer } from "../models/index.js";
-import { corpusBleu, corpusChrf, exactMatch } from "../train/metrics.js";
-import { evaluateRun, loadData } from "../train/recipe.js";
+import { AttnError, defaultBatchSize, Transformer, translateAll } from "../index.js";
+import { readParallelTsv } from "../data/index.js";
+import { corpusBleu, corpusChrf, evaluateRun, exactMatch, loadData } from "../train/index.js";
 import { loadRun } from "./load.js";
 
 interface DecodeFlags {

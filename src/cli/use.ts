@@ -1,8 +1,6 @@
 /** `attn eval`, `attn translate` and `attn generate`: using a trained checkpoint. */
 import type { Command } from "commander";
-import { AttnError } from "../errors.js";
-import { generateTokens } from "../generate/lm.js";
-import { GPT } from "../models/index.js";
+import { AttnError, generateTokens, GPT } from "../index.js";
 import { loadRun } from "./load.js";
 import { floatFlag, intFlag } from "./options.js";
 import { type EvalFlags, type TranslateFlags, runEval, runTranslate } from "./use-translate.js";

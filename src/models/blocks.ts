@@ -93,13 +93,13 @@ abstract class ResidualLayer extends Module {
    *   post (the paper): LayerNorm(x + Dropout(Sublayer(x)))
    *   pre  (GPT-2):     x + Dropout(Sublayer(LayerNorm(x)))
    */
-  protected sublayer(i: number, x: Tensor, norm: LayerNorm, fn: (h: Tensor) => Tensor): Tensor {
+  protected sublayer(i: 1 | 2 | 3, x: Tensor, norm: LayerNorm, fn: (h: Tensor) => Tensor): Tensor {
     if (this.o.normPlacement === "post") {
-      const r = this.tap(`residual${i}`, add(x, this.drop.forward(fn(x))));
-      return this.tap(`norm${i}`, norm.forward(r));
+      const r = this.tap(`residual${i}` as const, add(x, this.drop.forward(fn(x))));
+      return this.tap(`norm${i}` as const, norm.forward(r));
     }
-    const n = this.tap(`norm${i}`, norm.forward(x));
-    return this.tap(`residual${i}`, add(x, this.drop.forward(fn(n))));
+    const n = this.tap(`norm${i}` as const, norm.forward(x));
+    return this.tap(`residual${i}` as const, add(x, this.drop.forward(fn(n))));
   }
 }
 

@@ -4,6 +4,7 @@
  *   Attention(Q, K, V) = softmax(Q Kᵀ / √d_k) V
  *   MultiHead(Q, K, V) = Concat(head_1, ..., head_h) W^O,  head_i = Attention(Q W_i^Q, K W_i^K, V W_i^V)
  */
+import type { AttentionTap } from "./taps.js";
 import { AttnError } from "../errors.js";
 import {
   type Mulberry32,
@@ -64,7 +65,7 @@ export interface ScaledDotProductOptions {
   /** Dropout rate on the attention weights; pass 0 at inference (the paper uses none here). */
   dropout?: number;
   /** Records an intermediate by name (a module's `tap`). */
-  tap?: (name: string, t: Tensor) => Tensor;
+  tap?: (name: AttentionTap, t: Tensor) => Tensor;
 }
 
 /**
@@ -77,7 +78,7 @@ export function scaledDotProductAttention(
   v: Tensor,
   o: ScaledDotProductOptions = {},
 ): Tensor {
-  const tap = o.tap ?? ((_: string, t: Tensor) => t);
+  const tap = o.tap ?? ((_: AttentionTap, t: Tensor) => t);
   // "We scale the dot products by 1/√d_k" so that softmax gradients do not vanish;
   // the scale is the matmul kernel's alpha, so it costs no extra pass.
   const scale = o.scale ?? 1 / Math.sqrt(q.shape[q.shape.length - 1]);

@@ -7,6 +7,7 @@ import { AttnError } from "../errors.js";
 import { type Tensor, assign, keep } from "../tensor/index.js";
 import { fmt } from "../tensor/shape.js";
 import { runTapHooks, tapHooksActive } from "./hooks.js";
+import type { TapName } from "./taps.js";
 
 /** Marks t as a trainable parameter: requires grad and outlives every scope. */
 export function parameter(t: Tensor): Tensor {
@@ -99,7 +100,7 @@ export abstract class Module {
   }
 
   /** Marks a named intermediate for recording or intervention (see nn/hooks). Free when no hook is active. */
-  protected tap(name: string, t: Tensor): Tensor {
+  protected tap(name: TapName, t: Tensor): Tensor {
     if (!tapHooksActive()) return t;
     return runTapHooks(this.path ? `${this.path}.${name}` : name, t);
   }

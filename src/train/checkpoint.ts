@@ -8,30 +8,25 @@
  *   tokenizer.json         optional, any JSON (a tokenizer's toJSON())
  *   trainer.json           optional, any JSON (the Trainer's state: step, RNG, data position, ...)
  *
- * ATOMICITY. A save never writes into an existing checkpoint directory. For a
- * target `P/name` it
- *   1. writes every file into a fresh sibling `P/.name.tmp-<pid>-<hex>` and fsyncs them and it;
- *   2. if `P/name` exists, renames it to `P/.name.old-<pid>-<hex>`;
- *   3. renames the temp directory to `P/name` and fsyncs P;
- *   4. removes the `.old` directory.
- * Renames are atomic, so after a crash at any moment (SIGKILL included) one of
- * these holds: `P/name` is the previous checkpoint (crash in 1-2; a `.tmp`
- * leftover may exist), `P/name` is missing and `.name.old-*` is the previous
- * checkpoint (crash between 2 and 3), or `P/name` is the new checkpoint (crash
- * in 3-4; an `.old` leftover, maybe half deleted, may exist).
- *
- * RECOVERY RULE. Loading `P/name` reads `P/name` when it exists, else the newest
- * `P/.name.old-*` (never a `.tmp-*`, which may be incomplete). The next save to
- * `P/name` first renames that `.old` back to `P/name`, then deletes every
- * `.name.tmp-*` / `.name.old-*` leftover. One writer per checkpoint directory
- * at a time; readers may run concurrently with the writer (a load that sees
- * the directory swapped while reading starts over).
+ * ATOMICITY. A save writes a new directory and swaps it in by renames
+ * (src/io/atomic-dir.ts), so after a crash at any moment (SIGKILL included)
+ * the target is the previous checkpoint or the new one; a load reads the
+ * target or, when a save was interrupted between its renames, the previous
+ * checkpoint it moved aside. A load that sees the directory swapped while
+ * reading starts over. One writer per checkpoint directory at a time.
  */
-import { randomBytes } from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
 import { AttnError } from "../errors.js";
-import { errorReason, syncDirectory, writeNewFileDurable } from "../io/atomic.js";
+import {
+  directoryIdentity,
+  listDir,
+  locateDirectory,
+  removeDirectoryAtomic,
+  statOrNull,
+  writeDirectoryAtomic,
+} from "../io/atomic-dir.js";
+import { errorReason } from "../io/atomic.js";
 import {
   parseSafetensors,
   type SafetensorsFile,
@@ -184,73 +179,7 @@ export function encodeCheckpoint(data: CheckpointData): Map<string, Uint8Array> 
 }
 
 // ---------------------------------------------------------------------------
-// Atomic directory writes
-
-function escapeRegExp(s: string): string {
-  return s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
-}
-
-function leftoverPattern(base: string, kinds: string): RegExp {
-  return new RegExp(`^\\.${escapeRegExp(base)}\\.(${kinds})-\\d+-[0-9a-f]{8}$`);
-}
-
-function statOrNull(p: string): fs.Stats | null {
-  return fs.statSync(p, { throwIfNoEntry: false }) ?? null;
-}
-
-/**
- * Which directory `p` is, as a string that changes whenever a save swaps it.
- * The inode alone is not enough: a deleted version's inode number is reused
- * by a later one, so a read spanning two saves could pass for one version.
- * Creation and change times (ns) tell such directories apart.
- */
-function identity(p: string): string | null {
-  const st = fs.statSync(p, { bigint: true, throwIfNoEntry: false });
-  return st ? `${st.ino}/${st.birthtimeNs}/${st.ctimeNs}` : null;
-}
-
-function listDir(dir: string): string[] {
-  try {
-    return fs.readdirSync(dir);
-  } catch {
-    return [];
-  }
-}
-
-/** The newest `.name.old-*` sibling of target (a checkpoint moved aside by an interrupted save), or null. */
-function newestOld(target: string): string | null {
-  const parent = path.dirname(target);
-  const re = leftoverPattern(path.basename(target), "old");
-  let best: string | null = null;
-  let bestTime = -Infinity;
-  for (const name of listDir(parent).sort()) {
-    if (!re.test(name)) continue;
-    const st = statOrNull(path.join(parent, name));
-    if (st?.isDirectory() && st.mtimeMs >= bestTime) {
-      best = path.join(parent, name);
-      bestTime = st.mtimeMs;
-    }
-  }
-  return best;
-}
-
-/** Where a load of target reads from: target if it exists, else its newest `.old` sibling. */
-function locate(target: string): string | null {
-  return statOrNull(target) ? target : newestOld(target);
-}
-
-/** Puts back a checkpoint an interrupted save moved aside, and deletes leftovers of interrupted saves. */
-function recoverLeftovers(target: string): void {
-  const parent = path.dirname(target);
-  if (!statOrNull(target)) {
-    const old = newestOld(target);
-    if (old) fs.renameSync(old, target);
-  }
-  const re = leftoverPattern(path.basename(target), "tmp|old|del");
-  for (const name of listDir(parent)) {
-    if (re.test(name)) fs.rmSync(path.join(parent, name), { recursive: true, force: true });
-  }
-}
+// Atomic directory writes (src/io/atomic-dir.ts)
 
 function looksLikeCheckpoint(dir: string): boolean {
   return (
@@ -259,55 +188,14 @@ function looksLikeCheckpoint(dir: string): boolean {
   );
 }
 
-function tag(): string {
-  return `${process.pid}-${randomBytes(4).toString("hex")}`;
-}
-
-/** Writes `files` as the directory `dir`, atomically (see the module comment). */
+/** Writes `files` as the checkpoint directory `dir`, atomically (see the module comment). */
 export function writeCheckpointFiles(dir: string, files: ReadonlyMap<string, Uint8Array>): void {
-  const target = path.resolve(dir);
-  const parent = path.dirname(target);
-  const base = path.basename(target);
-  let tmp: string | null = null;
-  let old: string | null = null;
-  try {
-    fs.mkdirSync(parent, { recursive: true });
-    recoverLeftovers(target);
-    const st = statOrNull(target);
-    if (st && !st.isDirectory()) throw new AttnError("it exists and is not a directory");
-    if (st && listDir(target).length > 0 && !looksLikeCheckpoint(target)) {
-      throw new AttnError(
-        `it exists and is not a checkpoint (no ${CONFIG_FILE} and ${MODEL_FILE}); refusing to replace it`,
-      );
-    }
-    const t = tag();
-    tmp = path.join(parent, `.${base}.tmp-${t}`);
-    fs.mkdirSync(tmp);
-    for (const [name, bytes] of files) writeNewFileDurable(path.join(tmp, name), bytes);
-    syncDirectory(tmp);
-    checkpointTestHooks.onStage?.("files-written");
-    if (st) {
-      old = path.join(parent, `.${base}.old-${t}`);
-      fs.renameSync(target, old);
-      checkpointTestHooks.onStage?.("moved-aside");
-    }
-    fs.renameSync(tmp, target);
-    tmp = null;
-    syncDirectory(parent);
-    checkpointTestHooks.onStage?.("swapped");
-    if (old) fs.rmSync(old, { recursive: true, force: true });
-    old = null;
-    checkpointTestHooks.onStage?.("done");
-  } catch (e) {
-    try {
-      if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
-      if (old && !statOrNull(target)) fs.renameSync(old, target);
-    } catch {
-      // The next save or load recovers; the original error is the one to report.
-    }
-    const msg = errorReason(e);
-    throw new AttnError(`checkpoint ${dir}: cannot save: ${msg}`);
-  }
+  writeDirectoryAtomic(dir, files, {
+    replaceable: looksLikeCheckpoint,
+    refusal: `it exists and is not a checkpoint (no ${CONFIG_FILE} and ${MODEL_FILE}); refusing to replace it`,
+    onStage: (stage) => checkpointTestHooks.onStage?.(stage),
+    what: "checkpoint",
+  });
 }
 
 /** Saves a checkpoint directory atomically: afterwards `dir` is the new checkpoint; after a crash, the old or the new one. */
@@ -324,11 +212,7 @@ export function saveCheckpoint(dir: string, data: CheckpointData): void {
 
 /** Deletes a checkpoint directory so that a crash midway leaves nothing loadable-but-partial behind. */
 export function removeCheckpoint(dir: string): void {
-  const target = path.resolve(dir);
-  if (!statOrNull(target)) return;
-  const aside = path.join(path.dirname(target), `.${path.basename(target)}.del-${tag()}`);
-  fs.renameSync(target, aside);
-  fs.rmSync(aside, { recursive: true, force: true });
+  removeDirectoryAtomic(dir);
 }
 
 // ---------------------------------------------------------------------------
@@ -336,7 +220,7 @@ export function removeCheckpoint(dir: string): void {
 
 /** Whether `dir` (or the checkpoint an interrupted save moved aside) has config.json and model.safetensors. */
 export function isCheckpoint(dir: string): boolean {
-  const where = locate(path.resolve(dir));
+  const where = locateDirectory(path.resolve(dir));
   return where !== null && looksLikeCheckpoint(where);
 }
 
@@ -429,9 +313,9 @@ function readFrom(where: string, dir: string, opts: LoadOptions): LoadedCheckpoi
 export function loadCheckpoint(dir: string, opts: LoadOptions = {}): LoadedCheckpoint {
   const target = path.resolve(dir);
   for (let attempt = 0; attempt < 5; attempt++) {
-    const where = locate(target);
+    const where = locateDirectory(target);
     if (!where) throw new AttnError(`checkpoint ${dir}: not found`);
-    const id = identity(where);
+    const id = directoryIdentity(where);
     let result: LoadedCheckpoint | null = null;
     let error: unknown = null;
     try {
@@ -440,7 +324,7 @@ export function loadCheckpoint(dir: string, opts: LoadOptions = {}): LoadedCheck
       error = e;
     }
     // A save swapped the directory while we read it: the files may mix versions. Read again.
-    if (identity(where) !== id) continue;
+    if (directoryIdentity(where) !== id) continue;
     if (error) throw error;
     return result!;
   }

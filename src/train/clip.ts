@@ -1,6 +1,15 @@
 /** Gradient clipping by global norm (PyTorch's torch.nn.utils.clip_grad_norm_ with norm_type 2). */
 import { AttnError } from "../errors.js";
-import { type Tensor, mul, noGrad, scaleInPlace, stack, sum, tidy, zeros } from "../tensor/index.js";
+import {
+  type Tensor,
+  mul,
+  noGrad,
+  scaleInPlace,
+  stack,
+  sum,
+  tidy,
+  zeros,
+} from "../tensor/index.js";
 
 /**
  * The global L2 norm of all gradients (each tensor's Σg² on the backend, one

@@ -6,3 +6,19 @@ export * from "./checkpoint.js";
 export * from "./step.js";
 export * from "./trainer.js";
 export * from "./metrics.js";
+export {
+  type DataSpec,
+  type LoadedData,
+  type RunConfig,
+  type TokenizerKind,
+  type TrainSpec,
+  buildTokenizer,
+  checkVocab,
+  evaluateRun,
+  heldOutPairs,
+  lmTrainable,
+  loadData,
+  seq2seqTrainable,
+  trainingSource,
+  validateRunConfig,
+} from "./recipe.js";

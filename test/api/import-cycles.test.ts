@@ -10,35 +10,9 @@ import assert from "node:assert/strict";
 import fs from "node:fs";
 import path from "node:path";
 import { test } from "node:test";
+import { relativeImports, sourceFiles } from "../helpers/imports.js";
 
 const SRC = path.resolve("src");
-
-function sourceFiles(dir: string): string[] {
-  return fs.readdirSync(dir, { withFileTypes: true }).flatMap((e) => {
-    const p = path.join(dir, e.name);
-    if (e.isDirectory()) return sourceFiles(p);
-    return p.endsWith(".ts") && !p.endsWith(".d.ts") ? [p] : [];
-  });
-}
-
-/** Relative modules a file loads at run time (not `import type`, not all-type braces). */
-function runtimeImports(file: string, text: string): string[] {
-  const out: string[] = [];
-  const re = /^(?:import|export)\s+(?!type\b)([^;]*?)\s+from\s+"(\.[^"]+)"/gms;
-  for (const m of text.matchAll(re)) {
-    const names = m[1].trim();
-    if (names.startsWith("{")) {
-      const list = names
-        .replace(/[{}]/g, "")
-        .split(",")
-        .map((x) => x.trim())
-        .filter(Boolean);
-      if (list.length > 0 && list.every((x) => x.startsWith("type "))) continue;
-    }
-    out.push(path.resolve(path.dirname(file), m[2].replace(/\.js$/, ".ts")));
-  }
-  return out;
-}
 
 function findCycles(graph: Map<string, string[]>): string[][] {
   const state = new Map<string, 1 | 2>();
@@ -59,7 +33,7 @@ function findCycles(graph: Map<string, string[]>): string[][] {
 
 test("the parser sees runtime imports and skips type-only ones", () => {
   const f = path.join(SRC, "x", "a.ts");
-  const deps = runtimeImports(
+  const deps = relativeImports(
     f,
     [
       'import { b } from "./b.js";',
@@ -84,7 +58,7 @@ test("the parser sees runtime imports and skips type-only ones", () => {
 
 test("src/ has no runtime import cycle", () => {
   const graph = new Map<string, string[]>();
-  for (const f of sourceFiles(SRC)) graph.set(f, runtimeImports(f, fs.readFileSync(f, "utf8")));
+  for (const f of sourceFiles(SRC)) graph.set(f, relativeImports(f, fs.readFileSync(f, "utf8")));
   const cycles = findCycles(graph).map((c) => c.map((f) => path.relative(SRC, f)).join(" -> "));
   assert.deepEqual(cycles, []);
 });

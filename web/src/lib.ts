@@ -1,5 +1,5 @@
 /** Small helpers of the page: slicing recorded tensors, number formats, colours, softmax and sampling. */
-import { samplingDistribution as engineSampling } from "../../src/generate/select.js";
+import { samplingDistribution as engineSampling } from "../../src/browser.js";
 import type { Rec } from "./protocol.js";
 
 export interface Matrix {

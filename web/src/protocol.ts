@@ -1,9 +1,9 @@
+import type { ModelConfig } from "../../src/browser.js";
 /**
  * The typed messages between the page and the model worker. The page never
  * touches a tensor: it sends requests, and the worker answers with plain data
  * (typed arrays are transferred, not copied).
  */
-import type { ModelConfig } from "../../src/models/config.js";
 
 export type TaskName = "dates" | "reverse" | "sort" | "copy";
 export type SizeName = "xs" | "s" | "m";

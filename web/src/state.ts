@@ -8,6 +8,7 @@
  *    &ch=attention&src=abc&tgt=cba&iv=nomask,noscale,nopos&zero=decoder.layers.0.cross_attn:1
  *   ?ckpt=kjv-gpt&ch=output&src=In%20the%20beginning      (a shipped checkpoint)
  */
+import { type ChapterId, isChapterId } from "./chapters/guide.js";
 import {
   POSITIONALS,
   SIZES,
@@ -31,7 +32,7 @@ export interface PageState {
   checkpoint: string;
   settings: TrainSettings;
   trained: number;
-  chapter: string;
+  chapter: ChapterId;
   src: string | null;
   tgt: string | null;
   interventions: Interventions;
@@ -86,7 +87,7 @@ export function parseState(search: string): PageState {
       labelSmoothing: num(q.get("ls"), (n) => n >= 0 && n < 1, d.settings.labelSmoothing),
     },
     trained: num(q.get("trained"), (n) => Number.isInteger(n) && n >= 0 && n <= 20000, 0),
-    chapter: q.get("ch") ?? d.chapter,
+    chapter: chapterParam(q.get("ch"), d.chapter),
     src: q.get("src"),
     tgt: q.get("tgt"),
     interventions: {
@@ -125,4 +126,12 @@ export function serializeState(s: PageState): string {
   if (flags.length) q.set("iv", flags.join(","));
   if (iv.zeroHeads.length) q.set("zero", iv.zeroHeads.join(","));
   return `?${q.toString()}`;
+}
+
+/** The chapter a URL names; an unknown one opens the default, with a warning in the console. */
+function chapterParam(ch: string | null, fallback: ChapterId): ChapterId {
+  if (ch === null) return fallback;
+  if (isChapterId(ch)) return ch;
+  console.warn(`explorer: no chapter "${ch}" (the URL's ch=); opening "${fallback}"`);
+  return fallback;
 }

@@ -3,9 +3,7 @@
  * and trains in short slices, yielding between them so that pause and other
  * requests are handled while training runs. The page never blocks on it.
  */
-import { createBrowserWasmBackend } from "../../src/backend/wasm/browser.js";
-import { makeSplit } from "../../src/data/tasks.js";
-import { getBackend, setBackend } from "../../src/tensor/engine.js";
+import { createBrowserWasmBackend, getBackend, makeSplit, setBackend } from "../../src/browser.js";
 import {
   analyze,
   type AnalyzeContext,

@@ -1,4 +1,5 @@
 /** One head's attention, and for any cell how its weight was computed: q·k/√d_k, the mask, the softmax. */
+import { attentionPath, tapName, type AttentionTap } from "../../../src/browser.js";
 import { Heatmap } from "../components/heatmap.js";
 import { Bars } from "../components/widgets.js";
 import { dot, exact, fmt, mat, rowOf } from "../lib.js";
@@ -7,7 +8,6 @@ import {
   type Block,
   type ChapterProps,
   blockFor,
-  blockPath,
   blocksOf,
   blockTokens,
   layersOf,
@@ -64,9 +64,9 @@ export function Attention(props: ChapterProps) {
   const { a, info, ui, act } = props;
   const block = blockFor(info, ui.block);
   const layer = Math.min(ui.layer, layersOf(info, block) - 1);
-  const path = blockPath(block, layer);
+  const path = attentionPath(block, layer);
   const h = Math.min(ui.head, info.config.heads - 1);
-  const get = (n: string) => a.tensors[`${path}.${n}`];
+  const get = (n: AttentionTap) => a.tensors[tapName(path, n)];
   const weights = get("weights");
   const { q: qTok, k: kTok } = blockTokens(a, info, block);
   if (!weights) return <p>No attention was recorded for {path}.</p>;

@@ -1,9 +1,10 @@
 /** Input embedding: ids, one-hot × E = row lookup, ×√d_model, and the PCA of the table. */
+import { stackPath, tapName } from "../../../src/browser.js";
 import { useState } from "preact/hooks";
 import { Heatmap } from "../components/heatmap.js";
 import { PcaPlot, Tokens } from "../components/widgets.js";
 import { fmt, mat, rowOf } from "../lib.js";
-import { type ChapterProps, inputStack, isGpt, stackPrefix, tok } from "./types.js";
+import { type ChapterProps, inputStack, isGpt, tok } from "./types.js";
 
 export function Embedding({ a, info }: ChapterProps) {
   const [sel, setSel] = useState(0);
@@ -22,7 +23,7 @@ export function Embedding({ a, info }: ChapterProps) {
   let diff = 0;
   for (let j = 0; j < d; j++) diff = Math.max(diff, Math.abs(product[j] - lookup[j]));
   const gpt = isGpt(info);
-  const embedKey = `${stackPrefix(inputStack(info))}embed`;
+  const embedKey = tapName(stackPath(inputStack(info)), "embed");
   const embed = a.tensors[embedKey];
   const scaled = embed ? rowOf(mat(embed, [0]), i) : null;
   const scale = info.config.scaleEmbedding ? Math.sqrt(d) : 1;

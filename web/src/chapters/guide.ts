@@ -4,13 +4,33 @@
  * what the chapter shows.
  */
 
+/** Every chapter, in the order of the walkthrough: the one list the views and the URL are checked against. */
+export const CHAPTER_IDS = [
+  "overview",
+  "embedding",
+  "positional",
+  "attention",
+  "masks",
+  "multihead",
+  "residual",
+  "ffn",
+  "output",
+  "training",
+  "decoding",
+] as const;
+export type ChapterId = (typeof CHAPTER_IDS)[number];
+
+export function isChapterId(s: string): s is ChapterId {
+  return (CHAPTER_IDS as readonly string[]).includes(s);
+}
+
 export interface CodeRef {
   file: string;
   fn: string;
 }
 
 export interface Chapter {
-  id: string;
+  id: ChapterId;
   title: string;
   /** Short label of the navigation. */
   nav: string;
@@ -265,6 +285,8 @@ export function chapterText(
   return { title: g?.title ?? c.title, intro: g?.intro ?? c.intro, code: g?.code ?? c.code };
 }
 
-export function chapterById(id: string): Chapter {
-  return CHAPTERS.find((c) => c.id === id) ?? CHAPTERS[0];
+export function chapterById(id: ChapterId): Chapter {
+  const c = CHAPTERS.find((x) => x.id === id);
+  if (!c) throw new Error(`explorer: chapter "${id}" has no text in guide.ts`);
+  return c;
 }

@@ -10,9 +10,11 @@ import { Output } from "./output.js";
 import { Overview } from "./overview.js";
 import { Positional } from "./positional.js";
 import { Training } from "./training.js";
+import type { ChapterId } from "./guide.js";
 import type { ChapterProps } from "./types.js";
 
-const VIEWS: Record<string, FunctionComponent<ChapterProps>> = {
+/** One view per chapter id: a chapter without a view (or a view without a chapter) does not compile. */
+const VIEWS: Record<ChapterId, FunctionComponent<ChapterProps>> = {
   overview: Overview,
   embedding: Embedding,
   positional: Positional,
@@ -26,7 +28,7 @@ const VIEWS: Record<string, FunctionComponent<ChapterProps>> = {
   decoding: Decoding,
 };
 
-export function ChapterView({ id, props }: { id: string; props: ChapterProps }) {
-  const View = VIEWS[id] ?? Overview;
+export function ChapterView({ id, props }: { id: ChapterId; props: ChapterProps }) {
+  const View = VIEWS[id];
   return <View {...props} />;
 }

@@ -1,10 +1,11 @@
 /** Residual stream + LayerNorm, and the feed-forward network, from the recorded taps of one layer. */
+import { layerPath, stackPath, tapName } from "../../../src/browser.js";
 import { useState } from "preact/hooks";
 import { Heatmap } from "../components/heatmap.js";
 import { Bars } from "../components/widgets.js";
 import { fmt, mat, norm, rowOf } from "../lib.js";
 import type { Rec } from "../protocol.js";
-import { type ChapterProps, isGpt, type StackName, stackPrefix, tok } from "./types.js";
+import { type ChapterProps, isGpt, type StackName, tok } from "./types.js";
 
 interface Stage {
   label: string;
@@ -15,30 +16,30 @@ interface Stage {
 /** The stages of one layer's residual stream, in order, for either norm placement. */
 function stages(p: ChapterProps, stack: StackName, l: number): Stage[] {
   const t = p.a.tensors;
-  const pre = stackPrefix(stack);
-  const L = `${pre}layers.${l}`;
-  const input = l === 0 ? t[`${pre}input`] : t[`${pre}layers.${l - 1}.out`];
+  const L = layerPath(stack, l);
+  const input =
+    l === 0 ? t[tapName(stackPath(stack), "input")] : t[tapName(layerPath(stack, l - 1), "out")];
   const s = (label: string, op: string, key: string) => ({ label, op, rec: t[key] });
   const post = p.info.config.normPlacement === "post";
   const subs =
     stack !== "decoder"
-      ? [["self-attention", `${L}.self_attn.out`]]
+      ? [["self-attention", tapName(`${L}.self_attn`, "out")]]
       : [
-          ["self-attention", `${L}.self_attn.out`],
-          ["cross-attention", `${L}.cross_attn.out`],
+          ["self-attention", tapName(`${L}.self_attn`, "out")],
+          ["cross-attention", tapName(`${L}.cross_attn`, "out")],
         ];
-  subs.push(["feed-forward", `${L}.ffn.out`]);
+  subs.push(["feed-forward", tapName(`${L}.ffn`, "out")]);
   const out: Stage[] = [{ label: "x (layer input)", op: "", rec: input }];
   subs.forEach(([name, key], k) => {
-    const n = k + 1;
+    const n = (k + 1) as 1 | 2 | 3;
     if (post) {
       out.push(s(`${name} output`, "Sublayer(x)", key));
-      out.push(s(`residual ${n}`, "x + Sublayer(x)", `${L}.residual${n}`));
-      out.push(s(`norm ${n}`, "LayerNorm(…)", `${L}.norm${n}`));
+      out.push(s(`residual ${n}`, "x + Sublayer(x)", tapName(L, `residual${n}`)));
+      out.push(s(`norm ${n}`, "LayerNorm(…)", tapName(L, `norm${n}`)));
     } else {
-      out.push(s(`norm ${n}`, "LayerNorm(x)", `${L}.norm${n}`));
+      out.push(s(`norm ${n}`, "LayerNorm(x)", tapName(L, `norm${n}`)));
       out.push(s(`${name} output`, "Sublayer(LN(x))", key));
-      out.push(s(`residual ${n}`, "x + Sublayer(LN(x))", `${L}.residual${n}`));
+      out.push(s(`residual ${n}`, "x + Sublayer(LN(x))", tapName(L, `residual${n}`)));
     }
   });
   // A GPT's last layer is followed by the final LayerNorm, what the output projection reads.
@@ -170,16 +171,19 @@ export function Residual(p: ChapterProps) {
 
 export function FeedForward(p: ChapterProps) {
   const [stack, layer, setPick] = usePick(p);
-  const L = `${stackPrefix(stack)}layers.${layer}`;
-  const hidden = p.a.tensors[`${L}.ffn.hidden`];
-  const out = p.a.tensors[`${L}.ffn.out`];
+  const L = layerPath(stack, layer);
+  const ffn = `${L}.ffn`;
+  const hidden = p.a.tensors[tapName(ffn, "hidden")];
+  const out = p.a.tensors[tapName(ffn, "out")];
   const toks = tokensOf(p, stack);
   if (!hidden || !out) return <p>No feed-forward taps recorded.</p>;
   const Hm = mat(hidden, [0]);
   const Om = mat(out, [0]);
   const sub = stack === "decoder" ? 2 : 1;
-  const inputKey =
-    p.info.config.normPlacement === "post" ? `${L}.norm${sub}` : `${L}.norm${sub + 1}`;
+  const inputKey = tapName(
+    L,
+    p.info.config.normPlacement === "post" ? `norm${sub}` : `norm${(sub + 1) as 2 | 3}`,
+  );
   const In = p.a.tensors[inputKey] ? mat(p.a.tensors[inputKey], [0]) : null;
   let zeros = 0;
   for (const x of Hm.values) if (x === 0) zeros++;

@@ -1,4 +1,5 @@
 /** Masks: a padded batch, its padding and causal masks, and scores before/after −∞ with the softmax rows. */
+import { attentionTap, type AttentionTap } from "../../../src/browser.js";
 import { useState } from "preact/hooks";
 import { Heatmap } from "../components/heatmap.js";
 import { type Matrix, mat } from "../lib.js";
@@ -43,7 +44,7 @@ function GptMasks({ a, info }: ChapterProps) {
   const [layer, setLayer] = useState(0);
   const [head, setHead] = useState(0);
   const l = Math.min(layer, layersOf(info, "self") - 1);
-  const get = (n: string) => a.tensors[`layers.${l}.self_attn.${n}`];
+  const get = (n: AttentionTap) => a.tensors[attentionTap("self", l, n)];
   const masked = mat(get("masked_scores"), [0, head]);
   const scores = mat(get("scores"), [0, head]);
   const weights = mat(get("weights"), [0, head]);

@@ -1,4 +1,5 @@
 /** Multi-head attention: every layer and head at once, a head view with lines, and zeroing heads. */
+import { attentionPath, attentionTap } from "../../../src/browser.js";
 import { useState } from "preact/hooks";
 import { Heatmap } from "../components/heatmap.js";
 import { mat, reducedMotion } from "../lib.js";
@@ -7,7 +8,6 @@ import {
   type Block,
   type ChapterProps,
   blockFor,
-  blockPath,
   blocksOf,
   blockTokens,
   layersOf,
@@ -27,7 +27,7 @@ const HEAD_COLORS = [
 function HeadView({ props, block, layer }: { props: ChapterProps; block: Block; layer: number }) {
   const { a, info, ui } = props;
   const [hover, setHover] = useState<number | null>(null);
-  const rec = a.tensors[`${blockPath(block, layer)}.weights`];
+  const rec = a.tensors[attentionTap(block, layer, "weights")];
   const { q, k } = blockTokens(a, info, block);
   const H = info.config.heads;
   const [shown, setShown] = useState<number[]>([ui.head]);
@@ -151,9 +151,9 @@ export function MultiHead(props: ChapterProps) {
               <div class="heads-row">
                 <span class="layer-label">layer {l}</span>
                 {Array.from({ length: H }, (_, h) => {
-                  const key = `${blockPath(b, l)}:${h}`;
+                  const key = `${attentionPath(b, l)}:${h}`;
                   const on = block === b && layer === l && ui.head === h;
-                  const rec = a.tensors[`${blockPath(b, l)}.weights`];
+                  const rec = a.tensors[attentionTap(b, l, "weights")];
                   return (
                     <div
                       class={`head-cell${on ? " head-on" : ""}${zero.has(key) ? " zeroed" : ""}`}

@@ -1,4 +1,5 @@
 /** Start: what the model does with the input, where it looks, and a button to train it. */
+import { attentionTap } from "../../../src/browser.js";
 import { LineChart } from "../components/chart.js";
 import { Heatmap } from "../components/heatmap.js";
 import { Tokens } from "../components/widgets.js";
@@ -18,7 +19,7 @@ export function headMean(r: Rec): Matrix {
 /** Start, for a GPT: the prompt, its continuation, where the last position looks, and no training. */
 function GptOverview({ a, info, act }: ChapterProps) {
   const L = layersOf(info, "self") - 1;
-  const w = a.tensors[`layers.${L}.self_attn.weights`];
+  const w = a.tensors[attentionTap("self", L, "weights")];
   const mean = w ? headMean(w) : null;
   const { q, k } = blockTokens(a, info, "self");
   return (
@@ -77,7 +78,7 @@ export function Overview(props: ChapterProps) {
   if (isGpt(props.info)) return <GptOverview {...props} />;
   const { a, info, training, act } = props;
   const L = layersOf(info, "cross") - 1;
-  const cross = a.tensors[`decoder.layers.${L}.cross_attn.weights`];
+  const cross = a.tensors[attentionTap("cross", L, "weights")];
   const mean = cross ? headMean(cross) : null;
   const { q, k } = blockTokens(a, info, "cross");
   const pts = training.points;

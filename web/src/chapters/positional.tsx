@@ -3,12 +3,13 @@
  * embedding + PE per token, and the shipped learned-vs-sinusoidal reverse
  * models side by side, with and without their positions.
  */
+import { stackPath, tapName } from "../../../src/browser.js";
 import { useEffect, useState } from "preact/hooks";
 import { LineChart } from "../components/chart.js";
 import { Heatmap } from "../components/heatmap.js";
 import { dot, exact, fmt, type Matrix, mat, rowOf } from "../lib.js";
 import type { PositionsSide } from "../protocol.js";
-import { type ChapterProps, inputStack, isGpt, stackPrefix, tok } from "./types.js";
+import { type ChapterProps, inputStack, isGpt, tok } from "./types.js";
 
 const COLORS = ["#2563eb", "#dc2626", "#16a34a", "#9333ea", "#ea580c", "#0891b2"];
 
@@ -24,10 +25,10 @@ export function Positional(props: ChapterProps) {
   const table = a.posTable ? mat(a.posTable) : null;
   const src = a.srcIds.map((id) => tok(info, id));
   const gpt = isGpt(info);
-  const pre = stackPrefix(inputStack(info));
-  const embed = a.tensors[`${pre}embed`];
-  const pos = a.tensors[`${pre}pos`];
-  const input = a.tensors[`${pre}input`];
+  const pre = stackPath(inputStack(info));
+  const embed = a.tensors[tapName(pre, "embed")];
+  const pos = a.tensors[tapName(pre, "pos")];
+  const input = a.tensors[tapName(pre, "input")];
   const heat = (title: string, key: string, testId: string) => {
     const r = a.tensors[key];
     return r ? (
@@ -154,13 +155,13 @@ export function Positional(props: ChapterProps) {
         {embed &&
           heat(
             cfg.scaleEmbedding ? "token embedding (×√d_model)" : "token embedding",
-            `${pre}embed`,
+            tapName(pre, "embed"),
             "pe-embed",
           )}
         {pos && <p class="op-big">+</p>}
-        {pos && heat("positional encoding", `${pre}pos`, "pe-pos")}
+        {pos && heat("positional encoding", tapName(pre, "pos"), "pe-pos")}
         {input && <p class="op-big">=</p>}
-        {input && heat(gpt ? "input" : "encoder input", `${pre}input`, "pe-input")}
+        {input && heat(gpt ? "input" : "encoder input", tapName(pre, "input"), "pe-input")}
       </div>
       <PositionsCompare {...props} />
     </div>

@@ -1,4 +1,5 @@
 /** Live training: controls, loss and accuracy curves, samples, and views that update as the model learns. */
+import { attentionTap } from "../../../src/browser.js";
 import { LineChart } from "../components/chart.js";
 import { Heatmap } from "../components/heatmap.js";
 import { PcaPlot } from "../components/widgets.js";
@@ -50,7 +51,7 @@ function TrainingView({ a, info, training, settings, act }: ChapterProps) {
     return pts.map((p) => m.get(p.step) ?? null);
   };
   const L = layersOf(info, "cross") - 1;
-  const cross = a.tensors[`decoder.layers.${L}.cross_attn.weights`];
+  const cross = a.tensors[attentionTap("cross", L, "weights")];
   const mean = cross ? headMean(cross) : null;
   const { q, k } = blockTokens(a, info, "cross");
   const busy = training.replaying > 0;

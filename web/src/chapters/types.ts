@@ -1,4 +1,6 @@
 /** What every chapter view gets from the app, and helpers shared by the views. */
+import type { ChapterId } from "./guide.js";
+import type { AttentionBlock, StackName } from "../../../src/browser.js";
 import type {
   Analysis,
   DecodeStepInfo,
@@ -13,7 +15,8 @@ import type {
 } from "../protocol.js";
 
 /** enc / dec / cross: the encoder-decoder's attentions; self: a GPT's causal self-attention. */
-export type Block = "enc" | "dec" | "cross" | "self";
+export type Block = AttentionBlock;
+export type { StackName };
 
 /** Selections shared between chapters (the attention chapter and the multi-head grid pick the same head). */
 export interface UiState {
@@ -37,7 +40,7 @@ export interface Actions {
   setInterventions(iv: Interventions): void;
   train(action: "start" | "pause" | "step", steps?: number): void;
   setSettings(s: TrainSettings): void;
-  go(chapter: string): void;
+  go(chapter: ChapterId): void;
   /** Opens a model: "served", "fresh", or "shipped:<name>". */
   pick(choice: string): void;
   /** GPT: the continuation of the current prompt with this sampling. */
@@ -62,17 +65,6 @@ export interface ChapterProps {
 
 export function isGpt(info: ModelInfo): boolean {
   return info.kind === "gpt";
-}
-
-/** Tap-name prefix of an attention block. */
-export function blockPath(b: Block, layer: number): string {
-  return b === "self"
-    ? `layers.${layer}.self_attn`
-    : b === "enc"
-      ? `encoder.layers.${layer}.self_attn`
-      : b === "dec"
-        ? `decoder.layers.${layer}.self_attn`
-        : `decoder.layers.${layer}.cross_attn`;
 }
 
 export const BLOCK_NAMES: Record<Block, string> = {
@@ -114,14 +106,6 @@ export function layersOf(info: ModelInfo, b: Block): number {
   const c = info.config;
   if (c.kind === "gpt") return c.layers;
   return b === "enc" ? c.encoderLayers : c.decoderLayers;
-}
-
-/** A stack of layers: the encoder's, the decoder's, or a GPT's only one ("gpt"). */
-export type StackName = "encoder" | "decoder" | "gpt";
-
-/** Tap-name prefix of a stack ("" for a GPT, whose taps have none). */
-export function stackPrefix(s: StackName): string {
-  return s === "gpt" ? "" : `${s}.`;
 }
 
 /** The stack that reads the input tokens (embedding, positions). */

@@ -1,13 +1,7 @@
 /** Interventions: switch a piece of the architecture off and see what the model does without it. */
+import { attentionPath } from "../../../src/browser.js";
 import { useState } from "preact/hooks";
-import {
-  type Actions,
-  type Block,
-  blockFor,
-  blockPath,
-  blocksOf,
-  layersOf,
-} from "../chapters/types.js";
+import { type Actions, type Block, blockFor, blocksOf, layersOf } from "../chapters/types.js";
 import { exact, fmt } from "../lib.js";
 import type { Analysis, Interventions, ModelInfo } from "../protocol.js";
 
@@ -72,7 +66,7 @@ export function InterventionsCard(p: {
     iv.noScale && EXPLAIN.noScale(dk),
     iv.zeroHeads.length > 0 && EXPLAIN.head,
   ].filter(Boolean) as string[];
-  const key = `${blockPath(block, layer)}:${head}`;
+  const key = `${attentionPath(block, layer)}:${head}`;
   return (
     <section class="card" aria-labelledby="iv-title">
       <h2 id="iv-title">Interventions</h2>

@@ -7,11 +7,20 @@
  * throughout; with any on, the same is also run without them (the baseline
  * the page compares against).
  */
-import { recordIntermediates } from "../../../src/nn/hooks.js";
-import { sinusoidalPositionalEncoding } from "../../../src/nn/positional.js";
-import { AttnError } from "../../../src/errors.js";
-import { crossEntropy, fromArray, noGrad, tidy } from "../../../src/tensor/index.js";
-import { BOS_ID, EOS_ID, PAD_ID } from "../../../src/tokenizers/tokenizer.js";
+import {
+  attentionTap,
+  AttnError,
+  BOS_ID,
+  crossEntropy,
+  EOS_ID,
+  fromArray,
+  noGrad,
+  PAD_ID,
+  recordIntermediates,
+  sinusoidalPositionalEncoding,
+  tidy,
+  type AttentionTap,
+} from "../../../src/browser.js";
 import type {
   Analysis,
   Interventions,
@@ -130,9 +139,9 @@ function maskBatch(
   const s = padRows(srcRows);
   const t = padRows(tgtRows);
   const B = srcRows.length;
-  const names = ["scores", "masked_scores", "weights"];
+  const names: AttentionTap[] = ["scores", "masked_scores", "weights"];
   const wanted = new Set<string>(
-    names.flatMap((n) => [`encoder.layers.0.self_attn.${n}`, `decoder.layers.0.self_attn.${n}`]),
+    names.flatMap((n) => [attentionTap("enc", 0, n), attentionTap("dec", 0, n)]),
   );
   const tensors = noGrad(() =>
     tidy(() => {
@@ -144,9 +153,9 @@ function maskBatch(
       ).tensors;
     }),
   );
-  const get = (stack: string) => {
-    const g = (n: string) => {
-      const r = tensors.get(`${stack}.layers.0.self_attn.${n}`)!;
+  const get = (block: "enc" | "dec") => {
+    const g = (n: AttentionTap) => {
+      const r = tensors.get(attentionTap(block, 0, n))!;
       return rec(r.shape, r.values);
     };
     return { scores: g("scores"), masked: g("masked_scores"), weights: g("weights") };
@@ -156,8 +165,8 @@ function maskBatch(
     tgtIn: t.ids,
     srcPad: s.pad,
     tgtPad: t.pad,
-    enc: get("encoder"),
-    dec: get("decoder"),
+    enc: get("enc"),
+    dec: get("dec"),
   };
 }
 

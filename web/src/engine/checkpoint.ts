@@ -10,17 +10,18 @@
  * sort, dates) names the task whose examples the page offers (default
  * dates); a GPT ("kind": "gpt") needs none.
  */
-import { AttnError } from "../../../src/errors.js";
-import { parseSafetensors, toFloat32 } from "../../../src/io/safetensors-format.js";
 import {
+  AttnError,
+  GPT,
+  parseSafetensors,
+  toFloat32,
+  tokenizerFromJSON,
+  Transformer,
+  validateConfig,
   type EncoderDecoderConfig,
   type GPTConfig,
   type ModelConfig,
-  validateConfig,
-} from "../../../src/models/config.js";
-import { GPT } from "../../../src/models/gpt.js";
-import { Transformer } from "../../../src/models/transformer.js";
-import { tokenizerFromJSON } from "../../../src/tokenizers/index.js";
+} from "../../../src/browser.js";
 import type { TaskName } from "../protocol.js";
 import { type LoadedModel, TASKS, taskFor } from "./models.js";
 

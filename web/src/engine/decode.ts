@@ -4,11 +4,17 @@
  * hook recording what each step saw: the five most likely tokens, the last
  * layer's cross-attention, and for beam search the beams after each step.
  */
-import { type DecodeStep, type Hypothesis, decodeBatch } from "../../../src/generate/decode.js";
-import { logSoftmaxRow } from "../../../src/generate/select.js";
-import type { Transformer } from "../../../src/models/transformer.js";
-import { type Recorded, withTapHook } from "../../../src/nn/hooks.js";
-import { EOS_ID } from "../../../src/tokenizers/tokenizer.js";
+import {
+  attentionTap,
+  decodeBatch,
+  EOS_ID,
+  logSoftmaxRow,
+  withTapHook,
+  type DecodeStep,
+  type Hypothesis,
+  type Recorded,
+  type Transformer,
+} from "../../../src/browser.js";
 import type { Beam, DecodeStepInfo } from "../protocol.js";
 
 /** The k most likely tokens of a row of log-probabilities. */
@@ -47,7 +53,7 @@ export function greedyDecode(
   srcIds: number[],
   maxSteps: number,
 ): { ids: number[]; steps: DecodeStepInfo[] } {
-  const crossName = `decoder.layers.${model.config.decoderLayers - 1}.cross_attn.weights`;
+  const crossName = attentionTap("cross", model.config.decoderLayers - 1, "weights");
   const steps: DecodeStepInfo[] = [];
   const result = watchTap(crossName, (cross) =>
     decodeBatch(model, [withoutEos(srcIds)], {

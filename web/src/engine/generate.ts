@@ -4,9 +4,13 @@
  * the CLI), recording at each step the five most likely tokens and where the
  * new token looked (the last layer's causal self-attention over the text so far).
  */
-import { generate } from "../../../src/generate/lm.js";
-import { logSoftmaxRow, samplingDistribution } from "../../../src/generate/select.js";
-import type { GPT } from "../../../src/models/gpt.js";
+import {
+  attentionTap,
+  generate,
+  logSoftmaxRow,
+  samplingDistribution,
+  type GPT,
+} from "../../../src/browser.js";
 import type { DecodeStepInfo, SamplingSettings } from "../protocol.js";
 import { topK, watchTap } from "./decode.js";
 
@@ -27,7 +31,7 @@ export function gptGenerate(
   prompt: number[],
   sampling: SamplingSettings | null,
 ): { ids: number[]; steps: DecodeStepInfo[] } {
-  const attnName = `layers.${model.config.layers - 1}.self_attn.weights`;
+  const attnName = attentionTap("self", model.config.layers - 1, "weights");
   const greedy = !sampling || sampling.temperature === 0;
   const opts = sampling ?? { temperature: 0, topK: 0, topP: 1, seed: 0 };
   const sOpts = { temperature: opts.temperature, topK: opts.topK, topP: opts.topP };

@@ -6,11 +6,14 @@
  * tap hook that multiplies `<attention>.heads` [B, H, T, d_k] by a 0/1 mask
  * over H before the heads are concatenated.
  */
-import { MultiHeadAttention } from "../../../src/nn/attention.js";
-import { withTapHook } from "../../../src/nn/hooks.js";
-import { fromArray, mul } from "../../../src/tensor/index.js";
-import { GPT } from "../../../src/models/gpt.js";
-import type { Transformer } from "../../../src/models/transformer.js";
+import {
+  fromArray,
+  GPT,
+  mul,
+  MultiHeadAttention,
+  withTapHook,
+  type Transformer,
+} from "../../../src/browser.js";
 import type { Interventions } from "../protocol.js";
 
 export function anyIntervention(iv: Interventions): boolean {

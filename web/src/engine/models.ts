@@ -4,16 +4,17 @@
  * checkpoint loaded from static files (see checkpoint.ts): an encoder-decoder
  * or a GPT. Browser-safe.
  */
-import { getTask, type Task } from "../../../src/data/tasks.js";
 import {
-  type EncoderDecoderConfig,
-  type GPTConfig,
+  getTask,
   presetConfig,
-} from "../../../src/models/config.js";
-import type { GPT } from "../../../src/models/gpt.js";
-import { Transformer } from "../../../src/models/transformer.js";
-import { trainCharTokenizer } from "../../../src/tokenizers/char.js";
-import type { Tokenizer } from "../../../src/tokenizers/tokenizer.js";
+  trainCharTokenizer,
+  Transformer,
+  type EncoderDecoderConfig,
+  type GPT,
+  type GPTConfig,
+  type Task,
+  type Tokenizer,
+} from "../../../src/browser.js";
 import { type FreshSpec, SIZES, type TaskName } from "../protocol.js";
 
 export { POSITIONALS, SIZES, TASKS } from "../protocol.js";

@@ -3,19 +3,21 @@
  * drawn from the task with a seeded generator, so step N of a given
  * (task, size, seed, lr, batch) is the same model on every machine.
  */
-import { makeSplit, type Pair } from "../../../src/data/tasks.js";
-import { makeSeq2SeqBatch, type Seq2SeqBatch } from "../../../src/data/batching.js";
 import {
+  Adam,
   crossEntropy,
   fromArray,
-  noGrad,
+  makeSeq2SeqBatch,
+  makeSplit,
   Mulberry32,
+  noGrad,
+  PAD_ID,
   tidy,
+  trainStep,
+  type Pair,
+  type Seq2SeqBatch,
   type Tensor,
-} from "../../../src/tensor/index.js";
-import { PAD_ID } from "../../../src/tokenizers/tokenizer.js";
-import { Adam } from "../../../src/train/optim.js";
-import { trainStep } from "../../../src/train/step.js";
+} from "../../../src/browser.js";
 import type { Interventions, Sample, TrainPoint, TrainSettings } from "../protocol.js";
 import { greedyDecode } from "./decode.js";
 import { withInterventions } from "./interventions.js";

@@ -1,0 +1,4 @@
+/** Files: safetensors read/write (`attention-lab/io`) and the durable, atomic writers checkpoints use. */
+export * from "./safetensors.js";
+export { errorReason, syncDirectory, writeFileAtomic, writeNewFileDurable } from "./atomic.js";
+export { locateDirectory, removeDirectoryAtomic, writeDirectoryAtomic } from "./atomic-dir.js";
