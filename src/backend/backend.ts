@@ -115,6 +115,34 @@ export interface CrossEntropyArgs {
   dlogits: FloatArray | null;
 }
 
+/** Layer norm over the rows of a contiguous [rows, cols] x (all arrays from element 0). */
+export interface LayerNormArgs {
+  x: FloatArray;
+  gamma: FloatArray; // [cols]
+  beta: FloatArray; // [cols]
+  out: FloatArray;
+  /** Out: the mean and 1/√(var + eps) of each row, saved for the backward. */
+  mean: FloatArray;
+  rstd: FloatArray;
+  rows: number;
+  cols: number;
+  eps: number;
+}
+
+/** Its backward: dx, and dgamma/dbeta accumulated (+=) over the rows. */
+export interface LayerNormGradArgs {
+  dy: FloatArray;
+  x: FloatArray;
+  gamma: FloatArray;
+  mean: FloatArray;
+  rstd: FloatArray;
+  dx: FloatArray;
+  dgamma: FloatArray;
+  dbeta: FloatArray;
+  rows: number;
+  cols: number;
+}
+
 export interface AdamArgs {
   param: FloatArray;
   grad: FloatArray;
@@ -215,30 +243,9 @@ export interface Backend {
     log: boolean,
   ): void;
   /** out = (x - mean) * rstd * gamma + beta over each row; writes mean and rstd per row. */
-  layerNorm(
-    x: FloatArray,
-    gamma: FloatArray,
-    beta: FloatArray,
-    out: FloatArray,
-    mean: FloatArray,
-    rstd: FloatArray,
-    rows: number,
-    cols: number,
-    eps: number,
-  ): void;
+  layerNorm(args: LayerNormArgs): void;
   /** dx, and dgamma/dbeta accumulated (+=) over rows. */
-  layerNormGrad(
-    dy: FloatArray,
-    x: FloatArray,
-    gamma: FloatArray,
-    mean: FloatArray,
-    rstd: FloatArray,
-    dx: FloatArray,
-    dgamma: FloatArray,
-    dbeta: FloatArray,
-    rows: number,
-    cols: number,
-  ): void;
+  layerNormGrad(args: LayerNormGradArgs): void;
   /** out[r, :] = table[ids[r], :]; ids already range-checked. */
   gather(
     table: FloatArray,

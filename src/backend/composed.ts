@@ -16,6 +16,8 @@ import type {
   DropoutArgs,
   DType,
   FloatArray,
+  LayerNormArgs,
+  LayerNormGradArgs,
   TypedArray,
   View,
 } from "./backend.js";
@@ -199,17 +201,8 @@ export function composedKernels(p: Primitives): FusedKernels {
       });
     },
 
-    layerNorm(
-      x: FloatArray,
-      gamma: FloatArray,
-      beta: FloatArray,
-      out: FloatArray,
-      mean: FloatArray,
-      rstd: FloatArray,
-      rows: number,
-      cols: number,
-      eps: number,
-    ): void {
+    layerNorm(a: LayerNormArgs): void {
+      const { x, gamma, beta, out, mean, rstd, rows, cols, eps } = a;
       scratch((alloc) => {
         const dt = dtypeOf(x);
         const c = constant(alloc, dt);
@@ -239,18 +232,8 @@ export function composedKernels(p: Primitives): FusedKernels {
       });
     },
 
-    layerNormGrad(
-      dy: FloatArray,
-      x: FloatArray,
-      gamma: FloatArray,
-      mean: FloatArray,
-      rstd: FloatArray,
-      dx: FloatArray,
-      dgamma: FloatArray,
-      dbeta: FloatArray,
-      rows: number,
-      cols: number,
-    ): void {
+    layerNormGrad(a: LayerNormGradArgs): void {
+      const { dy, x, gamma, mean, rstd, dx, dgamma, dbeta, rows, cols } = a;
       scratch((alloc) => {
         const dt = dtypeOf(x);
         const c = constant(alloc, dt);

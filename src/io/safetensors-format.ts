@@ -512,6 +512,21 @@ export function toFloat32(t: RawTensor, name?: string): Float32Array {
         out[i] = dv.getInt32(8 * i + 4, true) * 4294967296 + dv.getUint32(8 * i, true);
       }
       break;
+    default:
+      readSmallIntegers(t.dtype, dv, b, n, out);
+  }
+  return out;
+}
+
+/** I32, I16, I8, U8 and BOOL (as 0/1) into `out`, shared by toFloat32 and toInt32; false for other dtypes. */
+function readSmallIntegers(
+  dtype: SafetensorsDType,
+  dv: DataView,
+  b: Uint8Array,
+  n: number,
+  out: Float32Array | Int32Array,
+): boolean {
+  switch (dtype) {
     case "I32":
       for (let i = 0; i < n; i++) out[i] = dv.getInt32(4 * i, true);
       break;
@@ -527,8 +542,10 @@ export function toFloat32(t: RawTensor, name?: string): Float32Array {
     case "BOOL":
       for (let i = 0; i < n; i++) out[i] = b[i] !== 0 ? 1 : 0;
       break;
+    default:
+      return false;
   }
-  return out;
+  return true;
 }
 
 /**
@@ -555,22 +572,8 @@ export function toInt32(t: RawTensor, name?: string): Int32Array {
         out[i] = lo | 0;
       }
       break;
-    case "I32":
-      for (let i = 0; i < n; i++) out[i] = dv.getInt32(4 * i, true);
-      break;
-    case "I16":
-      for (let i = 0; i < n; i++) out[i] = dv.getInt16(2 * i, true);
-      break;
-    case "I8":
-      for (let i = 0; i < n; i++) out[i] = dv.getInt8(i);
-      break;
-    case "U8":
-      for (let i = 0; i < n; i++) out[i] = b[i];
-      break;
-    case "BOOL":
-      for (let i = 0; i < n; i++) out[i] = b[i] !== 0 ? 1 : 0;
-      break;
     default:
+      if (readSmallIntegers(t.dtype, dv, b, n, out)) break;
       throw new AttnError(
         `toInt32: ${label} has floating-point dtype ${t.dtype}, not an integer type`,
       );

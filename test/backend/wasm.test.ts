@@ -701,7 +701,17 @@ describe("wasm kernels vs reference", () => {
           const out = all.subarray(0, rows * cols);
           const mean = all.subarray(rows * cols, rows * cols + rows);
           const rstd = all.subarray(rows * cols + rows);
-          be.layerNorm(w ? xw : x, w ? gw : g, w ? bw : b, out, mean, rstd, rows, cols, 1e-5);
+          be.layerNorm({
+            x: w ? xw : x,
+            gamma: w ? gw : g,
+            beta: w ? bw : b,
+            out,
+            mean,
+            rstd,
+            rows,
+            cols,
+            eps: 1e-5,
+          });
         },
         `layerNorm ${rows}x${cols}`,
         1e-5,
@@ -709,7 +719,17 @@ describe("wasm kernels vs reference", () => {
       );
       const mean = new Float32Array(rows);
       const rstd = new Float32Array(rows);
-      ref.layerNorm(x, g, b, new Float32Array(rows * cols), mean, rstd, rows, cols, 1e-5);
+      ref.layerNorm({
+        x,
+        gamma: g,
+        beta: b,
+        out: new Float32Array(rows * cols),
+        mean,
+        rstd,
+        rows,
+        cols,
+        eps: 1e-5,
+      });
       const dy = rand(rows * cols, 4);
       const [mw, rw, dyw] = [mean, rstd, dy].map((v) => inWasm(v));
       compare(
@@ -722,18 +742,18 @@ describe("wasm kernels vs reference", () => {
           const db = all.subarray(rows * cols + cols);
           dg.fill(0.25); // accumulated into
           db.fill(-0.5);
-          be.layerNormGrad(
-            w ? dyw : dy,
-            w ? xw : x,
-            w ? gw : g,
-            w ? mw : mean,
-            w ? rw : rstd,
+          be.layerNormGrad({
+            dy: w ? dyw : dy,
+            x: w ? xw : x,
+            gamma: w ? gw : g,
+            mean: w ? mw : mean,
+            rstd: w ? rw : rstd,
             dx,
-            dg,
-            db,
+            dgamma: dg,
+            dbeta: db,
             rows,
             cols,
-          );
+          });
         },
         `layerNormGrad ${rows}x${cols}`,
         2e-5,

@@ -82,10 +82,10 @@ export function fusedKernelTests(
       }));
       via("layerNorm", () => {
         const o = outs[0];
-        cand().layerNorm(x, gamma, beta, o.out, o.mean, o.rstd, rows, cols, 1e-5);
+        cand().layerNorm({ x, gamma, beta, ...o, rows, cols, eps: 1e-5 });
       });
       const r = outs[1];
-      ref.layerNorm(x, gamma, beta, r.out, r.mean, r.rstd, rows, cols, 1e-5);
+      ref.layerNorm({ x, gamma, beta, ...r, rows, cols, eps: 1e-5 });
       assertClose(outs[0].out, r.out, `layerNorm out ${rows}x${cols}`, 1e-5, 2e-6);
       assertClose(outs[0].mean, r.mean, "layerNorm mean", 1e-5, 1e-6);
       assertClose(outs[0].rstd, r.rstd, "layerNorm rstd", 1e-5, 1e-6);
@@ -96,20 +96,9 @@ export function fusedKernelTests(
         dbeta: rand(cols, 13),
       }));
       via("layerNormGrad", () =>
-        cand().layerNormGrad(
-          dy,
-          x,
-          gamma,
-          r.mean,
-          r.rstd,
-          g[0].dx,
-          g[0].dgamma,
-          g[0].dbeta,
-          rows,
-          cols,
-        ),
+        cand().layerNormGrad({ dy, x, gamma, mean: r.mean, rstd: r.rstd, ...g[0], rows, cols }),
       );
-      ref.layerNormGrad(dy, x, gamma, r.mean, r.rstd, g[1].dx, g[1].dgamma, g[1].dbeta, rows, cols);
+      ref.layerNormGrad({ dy, x, gamma, mean: r.mean, rstd: r.rstd, ...g[1], rows, cols });
       assertClose(g[0].dx, g[1].dx, `layerNormGrad dx ${rows}x${cols}`, 1e-4, 2e-6);
       assertClose(g[0].dgamma, g[1].dgamma, "dgamma", 1e-5, 1e-6 * rows);
       assertClose(g[0].dbeta, g[1].dbeta, "dbeta", 1e-5, 1e-6 * rows);

@@ -7,11 +7,13 @@
  */
 import type {
   AdamArgs,
+  Backend,
   BinaryOp,
   CrossEntropyArgs,
   DropoutArgs,
   FloatArray,
-  MatmulOperand,
+  LayerNormArgs,
+  LayerNormGradArgs,
   TypedArray,
   UnaryOp,
   View,
@@ -26,6 +28,9 @@ const UNARY_CODE = new Map<UnaryOp, number>(UNARY_OPS.map((op, i) => [op, i]));
 const BINARY_CODE = new Map<BinaryOp, number>(BINARY_OPS.map((op, i) => [op, i]));
 
 const isF32 = (a: TypedArray): a is Float32Array => a instanceof Float32Array;
+
+/** Args with every array seen as float32 (after an isF32 check of each). */
+type F32<T> = { [K in keyof T]: T[K] extends FloatArray ? Float32Array : T[K] };
 
 export class NativeBackend extends ReferenceBackend {
   override readonly name: string = "native";
@@ -47,10 +52,8 @@ export class NativeBackend extends ReferenceBackend {
     this.softmax = (x, out, rows, cols, log) => this.softmaxKernel(x, out, rows, cols, log);
     this.softmaxGrad = (y, dy, dx, rows, cols, log) =>
       this.softmaxGradKernel(y, dy, dx, rows, cols, log);
-    this.layerNorm = (x, gamma, beta, out, mean, rstd, rows, cols, eps) =>
-      this.layerNormKernel(x, gamma, beta, out, mean, rstd, rows, cols, eps);
-    this.layerNormGrad = (dy, x, gamma, mean, rstd, dx, dgamma, dbeta, rows, cols) =>
-      this.layerNormGradKernel(dy, x, gamma, mean, rstd, dx, dgamma, dbeta, rows, cols);
+    this.layerNorm = (a) => this.layerNormKernel(a);
+    this.layerNormGrad = (a) => this.layerNormGradKernel(a);
     this.gather = (table, ids, idsOffset, out, rows, cols) =>
       this.gatherKernel(table, ids, idsOffset, out, rows, cols);
     this.scatterAdd = (dy, ids, idsOffset, dtable, rows, cols) =>
@@ -200,67 +203,29 @@ export class NativeBackend extends ReferenceBackend {
     } else refNN.softmaxGrad(y, dy, dx, rows, cols, log);
   }
 
-  private layerNormKernel(
-    x: FloatArray,
-    gamma: FloatArray,
-    beta: FloatArray,
-    out: FloatArray,
-    mean: FloatArray,
-    rstd: FloatArray,
-    rows: number,
-    cols: number,
-    eps: number,
-  ): void {
-    if (isF32(x) && isF32(gamma) && isF32(beta) && isF32(out) && isF32(mean) && isF32(rstd)) {
+  private layerNormKernel(a: LayerNormArgs): void {
+    const { x, gamma, beta, out, mean, rstd, rows, cols, eps } = a as F32<LayerNormArgs>;
+    if ([x, gamma, beta, out, mean, rstd].every(isF32)) {
       this.addon.layerNorm(x, gamma, beta, out, mean, rstd, rows, cols, eps);
-    } else refNN.layerNorm(x, gamma, beta, out, mean, rstd, rows, cols, eps);
+    } else refNN.layerNorm(a);
   }
 
-  private layerNormGradKernel(
-    dy: FloatArray,
-    x: FloatArray,
-    gamma: FloatArray,
-    mean: FloatArray,
-    rstd: FloatArray,
-    dx: FloatArray,
-    dgamma: FloatArray,
-    dbeta: FloatArray,
-    rows: number,
-    cols: number,
-  ): void {
-    if (
-      isF32(dy) &&
-      isF32(x) &&
-      isF32(gamma) &&
-      isF32(mean) &&
-      isF32(rstd) &&
-      isF32(dx) &&
-      isF32(dgamma) &&
-      isF32(dbeta)
-    ) {
+  private layerNormGradKernel(a: LayerNormGradArgs): void {
+    const { dy, x, gamma, mean, rstd, dx, dgamma, dbeta, rows, cols } = a as F32<LayerNormGradArgs>;
+    if ([dy, x, gamma, mean, rstd, dx, dgamma, dbeta].every(isF32)) {
       this.addon.layerNormGrad(dy, x, gamma, mean, rstd, dx, dgamma, dbeta, rows, cols);
-    } else refNN.layerNormGrad(dy, x, gamma, mean, rstd, dx, dgamma, dbeta, rows, cols);
+    } else refNN.layerNormGrad(a);
   }
 
   private gatherKernel(
-    table: FloatArray,
-    ids: Int32Array,
-    idsOffset: number,
-    out: FloatArray,
-    rows: number,
-    cols: number,
+    ...[table, ids, idsOffset, out, rows, cols]: Parameters<Backend["gather"]>
   ): void {
     if (isF32(table) && isF32(out)) this.addon.gather(table, ids, idsOffset, out, rows, cols);
     else refNN.gather(table, ids, idsOffset, out, rows, cols);
   }
 
   private scatterAddKernel(
-    dy: FloatArray,
-    ids: Int32Array,
-    idsOffset: number,
-    dtable: FloatArray,
-    rows: number,
-    cols: number,
+    ...[dy, ids, idsOffset, dtable, rows, cols]: Parameters<Backend["scatterAdd"]>
   ): void {
     if (isF32(dy) && isF32(dtable)) this.addon.scatterAdd(dy, ids, idsOffset, dtable, rows, cols);
     else refNN.scatterAdd(dy, ids, idsOffset, dtable, rows, cols);
@@ -310,16 +275,7 @@ export class NativeBackend extends ReferenceBackend {
     } else refNN.dropout(args);
   }
 
-  private gemm(
-    M: number,
-    N: number,
-    K: number,
-    a: MatmulOperand,
-    b: MatmulOperand,
-    c: { data: FloatArray; offsets: Int32Array; ldc: number },
-    alpha: number,
-    accumulate: boolean,
-  ): void {
+  private gemm(...[M, N, K, a, b, c, alpha, accumulate]: Parameters<Backend["matmul"]>): void {
     // float64 (gradient checks) stays on the reference loops.
     if (
       !(

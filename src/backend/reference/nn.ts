@@ -1,4 +1,12 @@
-import type { AdamArgs, CrossEntropyArgs, DropoutArgs, FloatArray, View } from "../backend.js";
+import type {
+  AdamArgs,
+  CrossEntropyArgs,
+  DropoutArgs,
+  FloatArray,
+  LayerNormArgs,
+  LayerNormGradArgs,
+  View,
+} from "../backend.js";
 
 export function softmax(
   x: FloatArray,
@@ -62,17 +70,8 @@ export function softmaxGrad(
   }
 }
 
-export function layerNorm(
-  x: FloatArray,
-  gamma: FloatArray,
-  beta: FloatArray,
-  out: FloatArray,
-  mean: FloatArray,
-  rstd: FloatArray,
-  rows: number,
-  cols: number,
-  eps: number,
-): void {
+export function layerNorm(a: LayerNormArgs): void {
+  const { x, gamma, beta, out, mean, rstd, rows, cols, eps } = a;
   for (let r = 0; r < rows; r++) {
     const o = r * cols;
     let m = 0;
@@ -91,18 +90,8 @@ export function layerNorm(
   }
 }
 
-export function layerNormGrad(
-  dy: FloatArray,
-  x: FloatArray,
-  gamma: FloatArray,
-  mean: FloatArray,
-  rstd: FloatArray,
-  dx: FloatArray,
-  dgamma: FloatArray,
-  dbeta: FloatArray,
-  rows: number,
-  cols: number,
-): void {
+export function layerNormGrad(a: LayerNormGradArgs): void {
+  const { dy, x, gamma, mean, rstd, dx, dgamma, dbeta, rows, cols } = a;
   for (let r = 0; r < rows; r++) {
     const o = r * cols;
     const m = mean[r];
@@ -127,6 +116,7 @@ export function layerNormGrad(
   }
 }
 
+/** Embedding rows out of a table; scatterAdd below is its transpose (same loop shape, on purpose). */
 export function gather(
   table: FloatArray,
   ids: Int32Array,

@@ -10,12 +10,11 @@
  */
 import type {
   AdamArgs,
+  Backend,
   BinaryOp,
   CrossEntropyArgs,
   DropoutArgs,
   DType,
-  FloatArray,
-  MatmulOperand,
   TypedArray,
   UnaryOp,
   View,
@@ -383,9 +382,9 @@ export class WasmBackend extends ReferenceBackend {
       need(Math.min(y.length, dy.length, dx.length) >= rows * cols, "softmaxGrad: an operand");
       ops.attn_w_softmax_grad(y.byteOffset, dy.byteOffset, dx.byteOffset, rows, cols, log ? 1 : 0);
     };
-    this.layerNorm = (x, gamma, beta, out, mean, rstd, rows, cols, eps) => {
-      if (![x, gamma, beta, out, mean, rstd].every((a) => this.f32(a)))
-        return ref.layerNorm(x, gamma, beta, out, mean, rstd, rows, cols, eps);
+    this.layerNorm = (args) => {
+      const { x, gamma, beta, out, mean, rstd, rows, cols, eps } = args;
+      if (![x, gamma, beta, out, mean, rstd].every((a) => this.f32(a))) return ref.layerNorm(args);
       const n = rows * cols;
       const c = rows > 0 ? cols : 0;
       need(x.length >= n && out.length >= n, "layerNorm: x or out");
@@ -403,9 +402,10 @@ export class WasmBackend extends ReferenceBackend {
         eps,
       );
     };
-    this.layerNormGrad = (dy, x, gamma, mean, rstd, dx, dgamma, dbeta, rows, cols) => {
+    this.layerNormGrad = (args) => {
+      const { dy, x, gamma, mean, rstd, dx, dgamma, dbeta, rows, cols } = args;
       if (![dy, x, gamma, mean, rstd, dx, dgamma, dbeta].every((a) => this.f32(a)))
-        return ref.layerNormGrad(dy, x, gamma, mean, rstd, dx, dgamma, dbeta, rows, cols);
+        return ref.layerNormGrad(args);
       const n = rows * cols;
       const c = rows > 0 ? cols : 0;
       need(Math.min(dy.length, x.length, dx.length) >= n, "layerNormGrad: dy, x or dx");
@@ -520,16 +520,7 @@ export class WasmBackend extends ReferenceBackend {
     };
   }
 
-  private gemm(
-    M: number,
-    N: number,
-    K: number,
-    a: MatmulOperand,
-    b: MatmulOperand,
-    c: { data: FloatArray; offsets: Int32Array; ldc: number },
-    alpha: number,
-    accumulate: boolean,
-  ): void {
+  private gemm(...[M, N, K, a, b, c, alpha, accumulate]: Parameters<Backend["matmul"]>): void {
     const heap = this.runtime.heap;
     const batch = c.offsets.length;
     if (

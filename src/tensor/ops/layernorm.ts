@@ -28,34 +28,34 @@ export function layerNorm(x: Tensor, gamma: Tensor, beta: Tensor, eps = 1e-5): T
   const sd = stats.data as FloatArray;
   const xData = xc.tensor.data.subarray(xc.offset) as FloatArray;
   const gData = gc.tensor.data.subarray(gc.offset) as FloatArray;
-  getBackend().layerNorm(
-    xData,
-    gData,
-    bc.tensor.data.subarray(bc.offset) as FloatArray,
-    out.data as FloatArray,
-    sd.subarray(0, rows),
-    sd.subarray(rows),
+  getBackend().layerNorm({
+    x: xData,
+    gamma: gData,
+    beta: bc.tensor.data.subarray(bc.offset) as FloatArray,
+    out: out.data as FloatArray,
+    mean: sd.subarray(0, rows),
+    rstd: sd.subarray(rows),
     rows,
-    D,
+    cols: D,
     eps,
-  );
+  });
   return record(out, "layerNorm", [x, gamma, beta], (g) => {
     const dyc = contiguousData(g);
     const dx = Tensor.uninit(x.shape, x.dtype);
     const dgamma = Tensor.empty([D], x.dtype);
     const dbeta = Tensor.empty([D], x.dtype);
-    getBackend().layerNormGrad(
-      dyc.tensor.data.subarray(dyc.offset) as FloatArray,
-      xData,
-      gData,
-      sd.subarray(0, rows),
-      sd.subarray(rows),
-      dx.data as FloatArray,
-      dgamma.data as FloatArray,
-      dbeta.data as FloatArray,
+    getBackend().layerNormGrad({
+      dy: dyc.tensor.data.subarray(dyc.offset) as FloatArray,
+      x: xData,
+      gamma: gData,
+      mean: sd.subarray(0, rows),
+      rstd: sd.subarray(rows),
+      dx: dx.data as FloatArray,
+      dgamma: dgamma.data as FloatArray,
+      dbeta: dbeta.data as FloatArray,
       rows,
-      D,
-    );
+      cols: D,
+    });
     return [dx, dgamma, dbeta];
   });
 }

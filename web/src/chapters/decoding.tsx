@@ -138,17 +138,7 @@ function GptDecoding({ a, info, act }: ChapterProps) {
             <h3>The model has read</h3>
             <p class="gen-context">{context.map((id) => tok(info, id)).join("")}</p>
             <h3>…and predicts next</h3>
-            <Bars
-              testId="decode-top"
-              caption="the five most likely next tokens"
-              bars={step.top.map((c) => ({
-                label: tok(info, c.id),
-                value: c.p,
-                mark: c.id === step.token,
-                id: c.id,
-              }))}
-              max={1}
-            />
+            <NextTokenBars info={info} step={step} />
             {step.sampled && (
               <>
                 <h3>Sampled from (after temperature, top-k, top-p)</h3>
@@ -199,6 +189,23 @@ function GptDecoding({ a, info, act }: ChapterProps) {
 }
 
 /** Restart / back / next over the steps of a decoding, shared by both model kinds. */
+/** The five most likely next tokens of a step, the chosen one marked (both decoding views). */
+function NextTokenBars({ info, step }: { info: ChapterProps["info"]; step: DecodeStepInfo }) {
+  return (
+    <Bars
+      testId="decode-top"
+      caption="the five most likely next tokens"
+      bars={step.top.map((c) => ({
+        label: tok(info, c.id),
+        value: c.p,
+        mark: c.id === step.token,
+        id: c.id,
+      }))}
+      max={1}
+    />
+  );
+}
+
 function StepControls({
   legend,
   s,
@@ -257,17 +264,7 @@ function Seq2SeqDecoding({ a, info }: ChapterProps) {
             <h3>The decoder has written</h3>
             <Tokens label="decoder input so far" labels={soFar} />
             <h3>…and predicts next</h3>
-            <Bars
-              testId="decode-top"
-              caption="the five most likely next tokens"
-              bars={step.top.map((c) => ({
-                label: tok(info, c.id),
-                value: c.p,
-                mark: c.id === step.token,
-                id: c.id,
-              }))}
-              max={1}
-            />
+            <NextTokenBars info={info} step={step} />
             <p>
               Greedy decoding takes the most likely token,{" "}
               <strong>“{tok(info, step.token)}”</strong>

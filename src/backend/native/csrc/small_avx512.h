@@ -3,6 +3,8 @@
  * packing (see gemm_impl.h for when each is used).  Included by
  * kernel_avx512.c after its helpers (INLINE, tail_mask, store_row), so it is
  * compiled with the same -mavx512f -mavx512vl -mfma flags.
+ * The small-M loops have the shape of kernel_avx2.c's on purpose: one ISA per
+ * file, each with its own intrinsics and vector width.
  */
 /* ---- small M, B row-major (B(k,j) = b[k*ldb + j]) ----
  * C[R x 16*NVEC] from R rows of A and a strip of B rows, walking down k.

@@ -6,6 +6,9 @@
  * columns of one batch entry over the whole K, every element is summed in the
  * same order whoever computes it, and the small/packed choice depends on the
  * whole M only.
+ * Its call descriptor mirrors the native one (src/backend/native/csrc/gemm.h)
+ * field for field: the two builds share no header (different toolchains and
+ * threading), so the struct is written twice on purpose.
  */
 #include "attn_wasm.h"
 
