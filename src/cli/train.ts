@@ -1,4 +1,7 @@
-/** `attn train`: train on a shipped task, a parallel TSV or plain text; save checkpoints; report held-out quality. */
+/**
+ * `attn train`: train on a shipped task, a parallel TSV or plain text; save checkpoints; report held-out quality.
+ * Over 400 lines as one concern: every flag becomes a validated field of the run config here.
+ */
 import { existsSync, mkdirSync, rmSync } from "node:fs";
 import path from "node:path";
 import type { Command } from "commander";
@@ -44,6 +47,7 @@ import {
   type TrainSpec,
   validateRunConfig,
 } from "../train/index.js";
+import { Profiler } from "./bench-profile.js";
 import { MachineLoad } from "./machine-load.js";
 import { choiceFlag, floatFlag, intFlag } from "./options.js";
 import { TrainProgress, parseDuration } from "./progress.js";
@@ -86,6 +90,7 @@ interface TrainFlags {
   resume?: boolean;
   json?: boolean;
   quiet?: boolean;
+  profile?: number | boolean;
 }
 
 export function registerTrain(program: Command): void {
@@ -176,6 +181,11 @@ export function registerTrain(program: Command): void {
     .option("--resume", "continue the run in --out from its last checkpoint")
     .option("--json", "print a JSON summary on stdout at the end")
     .option("--quiet", "no progress output")
+    .option(
+      "--profile [steps]",
+      "print where the time of N steps after the first goes: phases, kernels, GEMM GFLOP/s (stderr; default 20)",
+      intFlag("profile"),
+    )
     .action(async (flags: TrainFlags) => {
       await train(flags);
     });
@@ -371,6 +381,8 @@ async function train(f: TrainFlags): Promise<void> {
   const averaging = t.averageLast && t.averageLast > 1 ? t.averageLast : 0;
   const load = new MachineLoad();
   let lastLoss = Number.NaN;
+  const profile = profileSteps(f.profile);
+  const profiler = profile ? new Profiler() : null;
   const trainer = new Trainer({
     model: trainable as never,
     data: source as never,
@@ -388,9 +400,16 @@ async function train(f: TrainFlags): Promise<void> {
     config: cfg,
     tokenizer: tokenizer.toJSON(),
     metricsFile: path.join(f.out, "metrics.jsonl"),
+    phase: profiler?.phase,
     onStep: (info) => {
       lastLoss = info.loss;
       progress.update(info.step, info);
+      // The profile covers `profile` steps after the first (which allocates and warms caches).
+      if (profiler && info.step === 1) profiler.start();
+      if (profiler && info.step === 1 + profile) {
+        profiler.stop();
+        profiler.report(`attn train (steps 2-${info.step})`, profile);
+      }
     },
     onEval: (info) => {
       const m = Object.entries(info.metrics)
@@ -512,4 +531,10 @@ function writeAverage(
   const dir = path.join(out, "average");
   saveCheckpoint(dir, { config: cfg, model, tokenizer: tokenizer.toJSON() });
   return { dir, count: kept.length, steps: kept.map((k) => k.step) };
+}
+
+/** --profile's step count: the flag alone means 20. */
+function profileSteps(v: number | boolean | undefined): number {
+  if (v === undefined || v === false) return 0;
+  return v === true ? 20 : v;
 }

@@ -7,6 +7,8 @@
  * Each task carries its `alphabet`: every character that can appear in a
  * source or a target, sorted by UTF-16 code unit, so a character tokenizer
  * can be built from the task alone (4 special tokens + alphabet).
+ *
+ * Over 400 lines as one concern: most of it is the dates task's calendar and its written formats.
  */
 import { AttnError } from "../errors.js";
 import { Mulberry32 } from "../tensor/random.js";

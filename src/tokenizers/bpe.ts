@@ -11,6 +11,8 @@
  *   pair with a lazy max-heap, so each merge only touches the chunks that contain its pair.
  * - Encoding: within each chunk, apply the merges in order of rank (lowest first), which gives
  *   the same tokens as training did on the training chunks. Chunk encodings are cached.
+ *
+ * Over 400 lines as one concern: training and encoding share the merge table and its invariants.
  */
 import { AttnError } from "../errors.js";
 import { BYTE_VOCAB_SIZE, byteTokenTable, displayIndex } from "./byte.js";

@@ -3,6 +3,8 @@
  * `tokenizer.json`, and helpers for validation, UTF-8 and displaying byte tokens.
  *
  * Nothing here touches the file system, so the tokenizers also run in browsers.
+ *
+ * Over 400 lines as one concern: every tokenizer depends on these checks, so they live together.
  */
 import { AttnError } from "../errors.js";
 

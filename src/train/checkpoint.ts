@@ -14,6 +14,8 @@
  * target or, when a save was interrupted between its renames, the previous
  * checkpoint it moved aside. A load that sees the directory swapped while
  * reading starts over. One writer per checkpoint directory at a time.
+ *
+ * Over 400 lines as one concern: the checkpoint format, its validation on load, and the run-directory manager that names versions.
  */
 import fs from "node:fs";
 import path from "node:path";

@@ -14,6 +14,8 @@
  * Determinism: everything random must come from seeded generators: the
  * engine RNG (manualSeed; dropout) and the data source's own. Both are saved
  * in trainer.json, so a resumed run is bit-identical to an uninterrupted one.
+ *
+ * Over 400 lines as one concern: the loop and the state it must save and restore for an exact resume.
  */
 import fs from "node:fs";
 import path from "node:path";
@@ -127,6 +129,8 @@ export interface TrainerOptions<B> {
   historySize?: number;
   /** On a non-finite loss or grad norm: throw an AttnError (default) or skip the update. */
   nonFinite?: "error" | "skip";
+  /** Runs each phase of a step (trainStep's hook; a profiler times them). */
+  phase?: <T>(name: string, fn: () => T) => T;
   onStep?: (info: StepInfo) => void | Promise<void>;
   onEval?: (info: EvalInfo) => void | Promise<void>;
   onCheckpoint?: (info: CheckpointInfo) => void | Promise<void>;
@@ -260,6 +264,7 @@ export class Trainer<B> {
       nonFinite: o.nonFinite,
       caller: "trainer",
       step: n,
+      phase: o.phase,
     });
     this.stepCount = n;
     this.tokensSeen += r.tokens;

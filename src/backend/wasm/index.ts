@@ -7,6 +7,8 @@
  * run the reference TypeScript loops, which read any typed array.
  *
  * Platform-neutral: create it with ./node.ts (Node) or ./browser.ts (browsers).
+ *
+ * Over 400 lines as one concern: one wrapper per kernel export, each checking its operands.
  */
 import type {
   AdamArgs,
