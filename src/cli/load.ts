@@ -7,6 +7,7 @@ import {
   isCheckpoint,
   loadCheckpoint,
   type LoadedCheckpoint,
+  MODEL_FILE,
   type RunConfig,
   validateRunConfig,
 } from "../train/index.js";
@@ -47,6 +48,10 @@ export function loadRun(dirArg: string, opts: { optimizer?: boolean } = {}): Loa
   try {
     model.loadStateDict(checkpoint.state);
   } catch (e) {
+    if (e instanceof AttnError && /non-finite/.test(e.message))
+      throw new AttnError(
+        `checkpoint ${dir}: ${MODEL_FILE}: ${e.message.replace(/^loadStateDict: /, "")}`,
+      );
     if (e instanceof AttnError)
       throw new AttnError(`checkpoint ${dir}: ${e.message} (was it made by another model?)`);
     throw e;

@@ -95,6 +95,11 @@ export abstract class Module {
           `loadStateDict: ${name} has shape ${fmt(src.shape)}, the model expects ${fmt(p.shape)}`,
         );
       }
+      const bad = countNonFinite(src.values);
+      if (bad > 0)
+        throw new AttnError(
+          `loadStateDict: ${name} holds ${bad} non-finite value${bad === 1 ? "" : "s"} (NaN or ±Infinity) of ${src.values.length}; the weights are corrupt`,
+        );
       assign(p, src.values);
     }
   }
@@ -137,4 +142,10 @@ export class ModuleList<M extends Module> extends Module {
   get length(): number {
     return this.items.length;
   }
+}
+
+function countNonFinite(values: ArrayLike<number>): number {
+  let n = 0;
+  for (let i = 0; i < values.length; i++) if (!Number.isFinite(values[i])) n++;
+  return n;
 }

@@ -1,7 +1,7 @@
 /** The `attn` command as a user meets it: results, and one-line errors without stack traces for bad input. */
 import assert from "node:assert/strict";
 import { spawn, spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync, writeFileSync, existsSync } from "node:fs";
+import { cpSync, mkdtempSync, readFileSync, writeFileSync, existsSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { describe, test } from "node:test";
@@ -226,6 +226,20 @@ describe("attn train and friends", () => {
       /config\.json's model has a vocabulary of 11, tokenizer\.json has \d+/,
     );
     writeFileSync(tokFile, JSON.stringify(tok));
+  });
+
+  test("weights with a NaN are refused, naming the file, the tensor and the count", () => {
+    const bad = path.join(tmp, "nan-ckpt");
+    cpSync(path.join(run, "last"), bad, { recursive: true });
+    const file = path.join(bad, "model.safetensors");
+    const bytes = readFileSync(file);
+    const dataStart = 8 + Number(bytes.readBigUInt64LE(0));
+    bytes.writeFloatLE(Number.NaN, dataStart + 4 * 3); // one value of the first tensor in the file
+    writeFileSync(file, bytes);
+    assertUserError(
+      attn(["eval", "--checkpoint", bad]),
+      /model\.safetensors: \S+ holds 1 non-finite value \(NaN or ±Infinity\) of \d+; the weights are corrupt/,
+    );
   });
 });
 
