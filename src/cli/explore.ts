@@ -254,7 +254,9 @@ export async function startExploreServer(opts: ExploreOptions = {}): Promise<Exp
       reject(
         e.code === "EADDRINUSE"
           ? new AttnError(`port ${opts.port} is in use: choose another with --port`)
-          : e,
+          : e.code === "ENOTFOUND" || e.code === "EAI_AGAIN" || e.code === "EADDRNOTAVAIL"
+            ? new AttnError(`--host ${host}: not an address of this machine (${e.code})`)
+            : e,
       ),
     );
     server.listen(opts.port ?? 8787, host, () => resolve());
@@ -300,6 +302,10 @@ export function registerExplore(program: Command): void {
           host: opts.host,
         });
         process.stdout.write(`Attention Lab explorer: ${s.url}\n`);
+        if (!isLoopback(opts.host))
+          process.stderr.write(
+            `attn: warning: --host ${opts.host} serves the explorer to your network, not only to this machine\n`,
+          );
         if (opts.checkpoint) {
           process.stdout.write(`checkpoint: ${resolveCheckpoint(opts.checkpoint)}\n`);
         }
@@ -313,4 +319,9 @@ export function registerExplore(program: Command): void {
         });
       },
     );
+}
+
+/** 127.0.0.0/8, ::1 and localhost: the addresses only this machine reaches. */
+export function isLoopback(host: string): boolean {
+  return host === "localhost" || host === "::1" || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
 }

@@ -6,7 +6,12 @@ import os from "node:os";
 import path from "node:path";
 import { after, before, describe, test } from "node:test";
 import { AttnError } from "../../src/errors.js";
-import { type ExploreServer, requestSegments, startExploreServer } from "../../src/cli/explore.js";
+import {
+  type ExploreServer,
+  isLoopback,
+  requestSegments,
+  startExploreServer,
+} from "../../src/cli/explore.js";
 
 /** A raw GET: the path is sent exactly as given (fetch would normalise `..` away). */
 function get(
@@ -80,6 +85,17 @@ describe("attn explore server", () => {
     const addr = server.server.address() as { address: string };
     assert.equal(addr.address, "127.0.0.1");
     assert.match(server.url, /^http:\/\/127\.0\.0\.1:\d+\/$/);
+  });
+
+  test("a --host beyond loopback is told apart (the CLI warns); an unknown host is one clean error", async () => {
+    for (const h of ["127.0.0.1", "127.1.2.3", "::1", "localhost"]) assert.ok(isLoopback(h), h);
+    for (const h of ["0.0.0.0", "::", "192.168.1.5", "example.invalid"])
+      assert.ok(!isLoopback(h), h);
+    await assert.rejects(
+      startExploreServer({ appDir: app, port: 0, host: "example.invalid" }),
+      (e: unknown) =>
+        e instanceof AttnError && /--host example\.invalid: not an address/.test(e.message),
+    );
   });
 
   test("serves the app with cross-origin isolation headers", async () => {
