@@ -2,10 +2,3 @@ export * from "./select.js";
 export * from "./seq2seq.js";
 export * from "./translate.js";
 export * from "./lm.js";
-export {
-  type DecodeOptions,
-  type DecodeStep,
-  type Hypothesis,
-  decodeBatch,
-  lengthPenalty,
-} from "./decode.js";

@@ -27,11 +27,7 @@ export function* generateTokens(
   checkSampling(opts);
   if (prompt.length === 0) throw new AttnError("generate: the prompt must have at least one token");
   const { maxLen, vocabSize: V } = model.config;
-  if (prompt.length + opts.maxNewTokens > maxLen && model.config.positional === "learned") {
-    throw new AttnError(
-      `generate: prompt (${prompt.length}) + new tokens (${opts.maxNewTokens}) exceed the context of ${maxLen}`,
-    );
-  }
+  checkContext(model, prompt.length, opts.maxNewTokens);
   const rng = new Mulberry32(opts.seed ?? 0);
   const stop = new Set(opts.stop ?? []);
   const useCache = opts.cache !== false;
@@ -63,7 +59,83 @@ export function* generateTokens(
   }
 }
 
+/**
+ * The positions a run feeds: the prompt and every new token but the last
+ * (the last is chosen, never fed), so prompt + new tokens may be context + 1.
+ */
+function checkContext(model: GPT, promptLength: number, maxNewTokens: number): void {
+  const { maxLen } = model.config;
+  const fed = promptLength + Math.max(0, maxNewTokens - 1);
+  if (fed > maxLen && model.config.positional === "learned") {
+    throw new AttnError(
+      `generate: prompt (${promptLength}) + new tokens (${maxNewTokens}) feed ${fed} positions, more than the context of ${maxLen}`,
+    );
+  }
+}
+
 /** All new tokens at once. */
 export function generate(model: GPT, prompt: number[], opts: GenerateOptions): number[] {
   return [...generateTokens(model, prompt, opts)];
+}
+
+/**
+ * Several prompts at once: prompts of one length share a batch, with one
+ * forward per step for all of them (KV cache unless `cache: false`). Each
+ * prompt samples from its own generator seeded with `seed`, so each output is
+ * what `generate` gives for that prompt alone (greedy: the same ids up to
+ * float32 rounding of the batched products). A prompt's generation ends at a
+ * stop id or after maxNewTokens; its row keeps its place until the batch ends.
+ */
+export function generateBatch(
+  model: GPT,
+  prompts: readonly number[][],
+  opts: GenerateOptions,
+): number[][] {
+  checkSampling(opts);
+  const V = model.config.vocabSize;
+  const stop = new Set(opts.stop ?? []);
+  const out: number[][] = prompts.map(() => []);
+  const byLength = new Map<number, number[]>();
+  prompts.forEach((p, i) => {
+    if (p.length === 0)
+      throw new AttnError(`generate: prompt ${i} is empty (each needs at least one token)`);
+    checkContext(model, p.length, opts.maxNewTokens);
+    byLength.set(p.length, [...(byLength.get(p.length) ?? []), i]);
+  });
+  const phase = opts.phase ?? runPhase;
+  for (const [P, rows] of byLength) {
+    const B = rows.length;
+    const rngs = rows.map(() => new Mulberry32(opts.seed ?? 0));
+    const done = new Array<boolean>(B).fill(false);
+    const seqs = rows.map((i) => prompts[i].slice());
+    const state = opts.cache !== false ? model.startDecoding() : null;
+    try {
+      for (let step = 0; step < opts.maxNewTokens && done.includes(false); step++) {
+        const T = state && step > 0 ? 1 : P + step;
+        const flat = seqs.flatMap((q) => q.slice(q.length - T));
+        const name = step === 0 ? "prefill" : state ? "decode_token" : "full_forward";
+        const next = noGrad(() =>
+          tidy(() => {
+            const ids = fromArray(flat, [B, T], "int32");
+            const logits = phase(name, () =>
+              model.forward(ids, { state: state ?? undefined, lastOnly: true }),
+            ).readSync({ view: true });
+            return phase("select", () =>
+              rows.map((_, b) => sampleToken(logits, opts, rngs[b], b * V, V)),
+            );
+          }),
+        );
+        next.forEach((id, b) => {
+          // A finished row still feeds a token (its last) so the batch keeps its shape.
+          seqs[b].push(done[b] ? seqs[b][seqs[b].length - 1] : id);
+          if (done[b]) return;
+          if (stop.has(id)) done[b] = true;
+          else out[rows[b]].push(id);
+        });
+      }
+    } finally {
+      if (state) freeGPTCaches(state);
+    }
+  }
+  return out;
 }

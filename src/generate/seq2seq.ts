@@ -39,6 +39,11 @@ export interface GreedyOptions {
   maxLen?: number;
   /** Use the KV cache (default). Without it every step recomputes the whole prefix. */
   cache?: boolean;
+  /**
+   * false: EOS does not end a sentence; every one decodes exactly maxLen tokens
+   * (EOS may appear among them). Needs maxLen. Default true.
+   */
+  stopAtEos?: boolean;
   /** The logits row of each sentence at each step (for tests and the explorer). */
   onLogits?: (sentence: number, step: number, logits: Float32Array) => void;
 }
@@ -50,11 +55,14 @@ export function greedyDecode(
   opts: GreedyOptions = {},
 ): number[][] {
   const rows = sourceRows(model, src);
+  if (opts.stopAtEos === false && opts.maxLen === undefined)
+    throw new AttnError("greedyDecode: stopAtEos false needs maxLen");
   if (opts.cache === false) return greedyUncached(model, rows, opts);
   const V = model.config.vocabSize;
   const onLogits = opts.onLogits;
   return decodeBatch(model, rows, {
     maxLen: opts.maxLen,
+    fixedLength: opts.stopAtEos === false,
     onStep: onLogits
       ? (s) => {
           for (let r = 0; r < s.rows; r++)
@@ -95,6 +103,7 @@ function greedyUncached(model: Transformer, rows: number[][], opts: GreedyOption
         const src = fromArray([...ids, eosId], [1, ids.length + 1], "int32");
         const { memory, srcMask } = model.encode(src);
         const limit = Math.min(opts.maxLen ?? ids.length + 50, positions - 1);
+        const fixed = opts.stopAtEos === false;
         const prefix = [bosId];
         for (let step = 0; ; step++) {
           const row = tidy(() => {
@@ -112,7 +121,7 @@ function greedyUncached(model: Transformer, rows: number[][], opts: GreedyOption
                 next = w;
               }
           }
-          if (next === eosId) return prefix.slice(1);
+          if (fixed ? step >= limit : next === eosId) return prefix.slice(1);
           prefix.push(next);
         }
       }),

@@ -107,10 +107,19 @@ export class GPT extends Stack {
     return this.project(h);
   }
 
-  /** Mean next-token cross-entropy over all positions. */
-  loss(tokens: Tensor, targets: Tensor, labelSmoothing = 0): { loss: Tensor; logits: Tensor } {
+  /**
+   * Mean next-token cross-entropy over the positions whose target is not
+   * `ignoreIndex` (e.g. PAD in a padded batch; default: none ignored).
+   */
+  loss(
+    tokens: Tensor,
+    targets: Tensor,
+    opts: number | { labelSmoothing?: number; ignoreIndex?: number } = 0,
+  ): { loss: Tensor; logits: Tensor } {
+    const { labelSmoothing = 0, ignoreIndex } =
+      typeof opts === "number" ? { labelSmoothing: opts } : opts;
     const logits = this.forward(tokens);
-    const loss = crossEntropy(logits, targets, { labelSmoothing });
+    const loss = crossEntropy(logits, targets, { labelSmoothing, ignoreIndex });
     return { loss: this.tap("loss", loss), logits };
   }
 
