@@ -5,7 +5,7 @@
  * tensor's storage, so the same calls work on a backend whose memory is a
  * device buffer.
  */
-import type { FloatArray, View } from "../../backend/backend.js";
+import type { AdamArgs, FloatArray, View } from "../../backend/backend.js";
 import { AttnError } from "../../errors.js";
 import { getBackend } from "../engine.js";
 import { contiguousStrides, fmt, sameShape } from "../shape.js";
@@ -48,14 +48,8 @@ export function sgdUpdate(param: Tensor, grad: Tensor, lr: number): void {
   step.dispose();
 }
 
-export interface AdamHyper {
-  lr: number;
-  beta1: number;
-  beta2: number;
-  eps: number;
-  weightDecay: number;
-  step: number;
-}
+/** Adam's settings of one update: the kernel's arguments without the arrays. */
+export type AdamHyper = Omit<AdamArgs, "param" | "grad" | "m" | "v" | "size">;
 
 /** One Adam/AdamW update of a contiguous parameter and its moments, in place (the fused kernel). */
 export function adamUpdate(param: Tensor, grad: Tensor, m: Tensor, v: Tensor, h: AdamHyper): void {

@@ -138,20 +138,22 @@ function GptDecoding({ a, info, act }: ChapterProps) {
             <h3>The model has read</h3>
             <p class="gen-context">{context.map((id) => tok(info, id)).join("")}</p>
             <h3>…and predicts next</h3>
-            <NextTokenBars info={info} step={step} />
+            <TokenBars
+              info={info}
+              step={step}
+              items={step.top}
+              testId="decode-top"
+              caption="the five most likely next tokens"
+            />
             {step.sampled && (
               <>
                 <h3>Sampled from (after temperature, top-k, top-p)</h3>
-                <Bars
+                <TokenBars
+                  info={info}
+                  step={step}
+                  items={step.sampled}
                   testId="decode-sampled"
                   caption="the distribution the token was drawn from"
-                  bars={step.sampled.map((c) => ({
-                    label: tok(info, c.id),
-                    value: c.p,
-                    mark: c.id === step.token,
-                    id: c.id,
-                  }))}
-                  max={1}
                 />
               </>
             )}
@@ -189,16 +191,22 @@ function GptDecoding({ a, info, act }: ChapterProps) {
 }
 
 /** Restart / back / next over the steps of a decoding, shared by both model kinds. */
-/** The five most likely next tokens of a step, the chosen one marked (both decoding views). */
-function NextTokenBars({ info, step }: { info: ChapterProps["info"]; step: DecodeStepInfo }) {
+/** Token probabilities of a step as bars, the chosen token marked (both decoding views). */
+function TokenBars(p: {
+  info: ChapterProps["info"];
+  step: DecodeStepInfo;
+  items: DecodeStepInfo["top"];
+  testId: string;
+  caption: string;
+}) {
   return (
     <Bars
-      testId="decode-top"
-      caption="the five most likely next tokens"
-      bars={step.top.map((c) => ({
-        label: tok(info, c.id),
+      testId={p.testId}
+      caption={p.caption}
+      bars={p.items.map((c) => ({
+        label: tok(p.info, c.id),
         value: c.p,
-        mark: c.id === step.token,
+        mark: c.id === p.step.token,
         id: c.id,
       }))}
       max={1}
@@ -264,7 +272,13 @@ function Seq2SeqDecoding({ a, info }: ChapterProps) {
             <h3>The decoder has written</h3>
             <Tokens label="decoder input so far" labels={soFar} />
             <h3>…and predicts next</h3>
-            <NextTokenBars info={info} step={step} />
+            <TokenBars
+              info={info}
+              step={step}
+              items={step.top}
+              testId="decode-top"
+              caption="the five most likely next tokens"
+            />
             <p>
               Greedy decoding takes the most likely token,{" "}
               <strong>“{tok(info, step.token)}”</strong>
