@@ -17,6 +17,8 @@ import {
  * model of a run with --average-last), else its best, else its last.
  */
 export function resolveCheckpoint(dir: string): string {
+  // A checkpoint that an interrupted save moved aside (D/.last.old-*) loads as D/last.
+  if (!existsSync(dir) && isCheckpoint(dir)) return dir;
   if (!existsSync(dir)) throw new AttnError(`checkpoint not found: ${dir}`);
   if (!statSync(dir).isDirectory()) throw new AttnError(`checkpoint ${dir} is not a directory`);
   if (isCheckpoint(dir)) return dir;

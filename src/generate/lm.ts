@@ -26,7 +26,7 @@ export function* generateTokens(
 ): Generator<number> {
   checkSampling(opts);
   if (prompt.length === 0) throw new AttnError("generate: the prompt must have at least one token");
-  const { maxLen, vocabSize: V } = model.config;
+  const { vocabSize: V } = model.config;
   checkContext(model, prompt.length, opts.maxNewTokens);
   const rng = new Mulberry32(opts.seed ?? 0);
   const stop = new Set(opts.stop ?? []);

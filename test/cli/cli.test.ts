@@ -1,7 +1,7 @@
 /** The `attn` command as a user meets it: results, and one-line errors without stack traces for bad input. */
 import assert from "node:assert/strict";
 import { spawn, spawnSync } from "node:child_process";
-import { cpSync, mkdtempSync, readFileSync, writeFileSync, existsSync } from "node:fs";
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync, existsSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { describe, test } from "node:test";
@@ -226,6 +226,15 @@ describe("attn train and friends", () => {
       /config\.json's model has a vocabulary of 11, tokenizer\.json has \d+/,
     );
     writeFileSync(tokFile, JSON.stringify(tok));
+  });
+
+  test("--checkpoint D/last loads the checkpoint an interrupted save moved aside", () => {
+    const d = path.join(tmp, "recover");
+    mkdirSync(d, { recursive: true });
+    cpSync(path.join(run, "last"), path.join(d, ".last.old-123-0123abcd"), { recursive: true });
+    const r = attn(["eval", "--checkpoint", path.join(d, "last"), "--json"]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /"exact_match"/);
   });
 
   test("weights with a NaN are refused, naming the file, the tensor and the count", () => {
