@@ -2,12 +2,15 @@
 import { AttnError } from "../errors.js";
 import {
   type Tensor,
-  mul,
+  contiguous,
+  matmul,
   noGrad,
+  reshape,
   scaleInPlace,
   stack,
   sum,
   tidy,
+  transpose,
   zeros,
 } from "../tensor/index.js";
 
@@ -24,7 +27,12 @@ export function gradNormSquared(params: readonly Tensor[]): Tensor {
   return noGrad(() => {
     const grads = params.flatMap((p) => (p.grad ? [p.grad] : []));
     if (grads.length === 0) return zeros([]);
-    return tidy(() => sum(stack(grads.map((g) => sum(mul(g, g))))));
+    // gᵀg as one [1, n] · [n, 1] product per tensor: no g-sized temporary, one pass.
+    const dot = (g: Tensor) => {
+      const row = reshape(contiguous(g), [1, g.size]);
+      return reshape(matmul(row, transpose(row)), []);
+    };
+    return tidy(() => sum(stack(grads.map(dot))));
   });
 }
 
