@@ -25,6 +25,8 @@ export interface LayerOptions {
   normPlacement: NormPlacement;
   activation: Activation;
   attnBias: boolean;
+  attnOutputBias: boolean;
+  ffnBias: boolean;
   lnEps: number;
   positional: PositionalKind;
   init: (out: number, inp: number, fused?: number) => Tensor;
@@ -43,6 +45,8 @@ export function layerOptions(
     | "normPlacement"
     | "activation"
     | "attnBias"
+    | "attnOutputBias"
+    | "ffnBias"
     | "lnEps"
     | "positional"
   >,
@@ -58,6 +62,8 @@ export function layerOptions(
     normPlacement: cfg.normPlacement,
     activation: cfg.activation,
     attnBias: cfg.attnBias,
+    attnOutputBias: cfg.attnOutputBias,
+    ffnBias: cfg.ffnBias,
     lnEps: cfg.lnEps,
     positional: cfg.positional,
     init,
@@ -71,6 +77,7 @@ function attention(o: LayerOptions, self: boolean): MultiHeadAttention {
       dModel: o.dModel,
       heads: o.heads,
       bias: o.attnBias,
+      outputBias: o.attnOutputBias,
       positional: o.positional,
       attnDropout: o.attnDropout,
       init: o.init,
@@ -113,7 +120,10 @@ export class EncoderLayer extends ResidualLayer {
     super(o);
     this.self_attn = this.addModule("self_attn", attention(o, true));
     this.norm1 = this.addModule("norm1", new LayerNorm(o.dModel, o.lnEps));
-    this.ffn = this.addModule("ffn", new FeedForward(o.dModel, o.dFF, o.activation, o.init, o.rng));
+    this.ffn = this.addModule(
+      "ffn",
+      new FeedForward(o.dModel, o.dFF, o.activation, o.init, o.rng, o.ffnBias),
+    );
     this.norm2 = this.addModule("norm2", new LayerNorm(o.dModel, o.lnEps));
     this.drop = this.addModule("dropout", new Dropout(o.dropout));
   }
@@ -149,7 +159,10 @@ export class DecoderLayer extends ResidualLayer {
     this.norm1 = this.addModule("norm1", new LayerNorm(o.dModel, o.lnEps));
     this.norm2 = this.addModule("norm2", new LayerNorm(o.dModel, o.lnEps));
     this.norm3 = this.addModule("norm3", new LayerNorm(o.dModel, o.lnEps));
-    this.ffn = this.addModule("ffn", new FeedForward(o.dModel, o.dFF, o.activation, o.init, o.rng));
+    this.ffn = this.addModule(
+      "ffn",
+      new FeedForward(o.dModel, o.dFF, o.activation, o.init, o.rng, o.ffnBias),
+    );
     this.drop = this.addModule("dropout", new Dropout(o.dropout));
   }
 

@@ -4,7 +4,7 @@
  */
 import { AttnError } from "../errors.js";
 import type { Activation } from "../nn/ffn.js";
-import type { PositionalKind } from "../nn/positional.js";
+import type { PositionalKind, SinusoidLayout } from "../nn/positional.js";
 import type { NormPlacement } from "./blocks.js";
 import type { InitKind } from "./init.js";
 
@@ -22,11 +22,21 @@ interface CommonConfig {
   /** Longest sequence the positional table allows. */
   maxLen: number;
   activation: Activation;
-  /** Biases on the attention projections. */
+  /** Biases on the Q, K and V projections (the paper: none; GPT-2 and Marian: yes). */
   attnBias: boolean;
+  /** Bias on the attention output projection W^O (default: as attnBias). */
+  attnOutputBias: boolean;
+  /** Biases b1, b2 of the feed-forward network (§3.3 has them; default true). */
+  ffnBias: boolean;
+  /** A LayerNorm after the last layer of each stack (default: with pre-LN only, as GPT-2). */
+  finalNorm: boolean;
+  /** How the sinusoids are laid out: "interleaved" sin/cos (§3.5) or "halves" (Marian: all sines, then all cosines). */
+  sinusoidLayout: SinusoidLayout;
   lnEps: number;
   /** Output projection = (target) embedding matrix, transposed (§3.4). */
   tieOutput: boolean;
+  /** A learned bias on the logits (Marian's final_logits_bias; default false). */
+  outputBias: boolean;
   /** Multiply embeddings by √d_model (§3.4). */
   scaleEmbedding: boolean;
   /**
@@ -70,9 +80,14 @@ const PAPER_DEFAULTS: Omit<EncoderDecoderConfig, "vocabSize"> = {
   maxLen: 1024,
   activation: "relu",
   attnBias: false,
+  attnOutputBias: false,
+  ffnBias: true,
+  finalNorm: false,
+  sinusoidLayout: "interleaved",
   lnEps: 1e-5,
   shareEmbeddings: true,
   tieOutput: true,
+  outputBias: false,
   scaleEmbedding: true,
   // Xavier over fused Q/K/V: separate Xavier matrices start attention √2 larger and learned
   // less per step (docs/training.md, "Why the same recipe learned less").
@@ -96,8 +111,13 @@ const GPT_DEFAULTS: Omit<GPTConfig, "vocabSize"> = {
   maxLen: 128,
   activation: "gelu_tanh",
   attnBias: true,
+  attnOutputBias: true,
+  ffnBias: true,
+  finalNorm: true,
+  sinusoidLayout: "interleaved",
   lnEps: 1e-5,
   tieOutput: true,
+  outputBias: false,
   scaleEmbedding: false,
   init: "gpt2",
   padId: 0,
@@ -161,19 +181,48 @@ export function presetConfig(name: string, overrides: Partial<ModelConfig> = {})
   const base = PRESETS[name];
   if (!base)
     throw new AttnError(`unknown model preset "${name}" (choose from ${presetNames().join(", ")})`);
-  return validateConfig({ ...base, ...overrides } as ModelConfig);
+  // Fields that follow another unless given: W^O's bias follows attnBias, the final norm pre-LN.
+  const follows: Partial<ModelConfig> = {};
+  if (overrides.attnBias !== undefined && overrides.attnOutputBias === undefined)
+    follows.attnOutputBias = overrides.attnBias;
+  if (overrides.normPlacement !== undefined && overrides.finalNorm === undefined)
+    follows.finalNorm = overrides.normPlacement === "pre";
+  return validateConfig({ ...base, ...overrides, ...follows } as ModelConfig);
 }
 
 const INITS: InitKind[] = ["paper", "xavier-fused", "gpt2"];
 const POSITIONALS: PositionalKind[] = ["sinusoidal", "learned", "rope", "alibi", "none"];
-const ACTIVATIONS: Activation[] = ["relu", "gelu", "gelu_tanh"];
+const ACTIVATIONS: Activation[] = ["relu", "gelu", "gelu_tanh", "silu"];
+const LAYOUTS: SinusoidLayout[] = ["interleaved", "halves"];
 
-/** Checks a config (e.g. read from a checkpoint's config.json); errors name the field. */
-export function validateConfig(cfg: ModelConfig): ModelConfig {
+/**
+ * Fields added after the first checkpoints were written, with the value that gives the
+ * architecture those checkpoints had (so an old config.json loads unchanged).
+ */
+function optionalFieldDefaults(cfg: ModelConfig): Partial<ModelConfig> {
+  return {
+    attnOutputBias: cfg.attnBias,
+    ffnBias: true,
+    finalNorm: cfg.normPlacement === "pre",
+    sinusoidLayout: "interleaved",
+    outputBias: false,
+  };
+}
+
+/**
+ * Checks a config (e.g. read from a checkpoint's config.json) and returns it with the
+ * optional fields filled in; errors name the field.
+ */
+export function validateConfig(raw: ModelConfig): ModelConfig {
   const bad = (field: string, why: string): never => {
     throw new AttnError(`model config: ${field} ${why}`);
   };
-  if (cfg === null || typeof cfg !== "object") bad("", "must be an object");
+  if (raw === null || typeof raw !== "object") bad("", "must be an object");
+  const cfg = { ...raw } as ModelConfig;
+  for (const [k, v] of Object.entries(optionalFieldDefaults(cfg))) {
+    const rec = cfg as unknown as Record<string, unknown>;
+    if (rec[k] === undefined) rec[k] = v;
+  }
   if (cfg.kind !== "encdec" && cfg.kind !== "gpt")
     bad(
       "kind",
@@ -206,6 +255,12 @@ export function validateConfig(cfg: ModelConfig): ModelConfig {
   if (!INITS.includes(cfg.init)) bad("init", `must be one of ${INITS.join(", ")}`);
   if (!ACTIVATIONS.includes(cfg.activation))
     bad("activation", `must be one of ${ACTIVATIONS.join(", ")}`);
+  for (const f of ["attnBias", "attnOutputBias", "ffnBias", "finalNorm", "outputBias"]) {
+    const v = (cfg as unknown as Record<string, unknown>)[f];
+    if (typeof v !== "boolean") bad(f, `must be true or false, got ${JSON.stringify(v)}`);
+  }
+  if (!LAYOUTS.includes(cfg.sinusoidLayout))
+    bad("sinusoidLayout", `must be one of ${LAYOUTS.join(", ")}`);
   for (const f of ["padId", "bosId", "eosId"]) {
     const v = (cfg as unknown as Record<string, number>)[f];
     if (!Number.isInteger(v) || v < 0 || v >= cfg.vocabSize)

@@ -11,10 +11,12 @@ import { ModuleList } from "../nn/module.js";
 import {
   Mulberry32,
   type Tensor,
+  add,
   crossEntropy,
   matmul,
   slice,
   transpose,
+  zeros,
 } from "../tensor/index.js";
 import { fmt } from "../tensor/shape.js";
 import { EncoderLayer, layerOptions } from "./blocks.js";
@@ -32,8 +34,10 @@ export class GPT extends Stack {
   readonly config: GPTConfig;
   readonly tok_embed: Embedding;
   readonly layers: ModuleList<EncoderLayer>;
-  readonly norm: LayerNorm;
+  readonly norm: LayerNorm | null;
   readonly lm_head: Linear | null;
+  /** A bias on the logits, if the config has one. */
+  readonly output_bias: Tensor | null;
   interventions: ModelInterventions = {};
 
   constructor(config: GPTConfig) {
@@ -46,6 +50,7 @@ export class GPT extends Stack {
       dModel: cfg.dModel,
       maxLen: cfg.maxLen,
       positional: cfg.positional,
+      sinusoidLayout: cfg.sinusoidLayout,
       scale: cfg.scaleEmbedding,
       dropout: cfg.dropout,
       posStd: init.positionStd,
@@ -59,7 +64,7 @@ export class GPT extends Stack {
       "layers",
       new ModuleList(Array.from({ length: cfg.layers }, () => new EncoderLayer(o))),
     );
-    this.norm = this.addModule("norm", new LayerNorm(cfg.dModel, cfg.lnEps));
+    this.norm = cfg.finalNorm ? this.addModule("norm", new LayerNorm(cfg.dModel, cfg.lnEps)) : null;
     this.lm_head = cfg.tieOutput
       ? null
       : this.addModule(
@@ -70,6 +75,9 @@ export class GPT extends Stack {
             weight: init.matrix(cfg.vocabSize, cfg.dModel),
           }),
         );
+    this.output_bias = cfg.outputBias
+      ? this.addParameter("output_bias", zeros([cfg.vocabSize]))
+      : null;
     this.namedModules();
   }
 
@@ -93,11 +101,11 @@ export class GPT extends Stack {
 
   /** Final LayerNorm and the LM head: logits [B, T, V]. */
   project(h: Tensor): Tensor {
-    const n = this.tap("final_norm", this.norm.forward(h));
+    const n = this.norm ? this.tap("final_norm", this.norm.forward(h)) : h;
     const logits = this.lm_head
       ? this.lm_head.forward(n)
       : matmul(n, transpose(this.tok_embed.weight));
-    return this.tap("logits", logits);
+    return this.tap("logits", this.output_bias ? add(logits, this.output_bias) : logits);
   }
 
   /** tokens [B, T] -> logits [B, T, V] (or only the last position's, [B, 1, V]). */

@@ -7,7 +7,11 @@ import { AttnError } from "../errors.js";
 import { type Mulberry32, type Tensor, add, embedding, keep, mul, slice } from "../tensor/index.js";
 import { Dropout, Embedding } from "../nn/layers.js";
 import { Module } from "../nn/module.js";
-import { type PositionalKind, sinusoidalPositionalEncoding } from "../nn/positional.js";
+import {
+  type PositionalKind,
+  type SinusoidLayout,
+  sinusoidalPositionalEncoding,
+} from "../nn/positional.js";
 
 export interface InputInterventions {
   /** Leave out the positional encoding (the model then sees a bag of tokens). */
@@ -18,6 +22,7 @@ export interface StackInputOptions {
   dModel: number;
   maxLen: number;
   positional: PositionalKind;
+  sinusoidLayout: SinusoidLayout;
   scale: boolean;
   dropout: number;
   /** Std of learned position embeddings at init. */
@@ -46,7 +51,9 @@ export abstract class Stack extends Module {
         new Embedding(opts.maxLen, opts.dModel, { rng: opts.rng, std: opts.posStd }),
       );
     } else if (opts.positional === "sinusoidal") {
-      this.sinusoid = keep(sinusoidalPositionalEncoding(opts.maxLen, opts.dModel));
+      this.sinusoid = keep(
+        sinusoidalPositionalEncoding(opts.maxLen, opts.dModel, 0, opts.sinusoidLayout),
+      );
     }
     this.inputDrop = new Dropout(opts.dropout);
   }

@@ -13,6 +13,7 @@ import { ModuleList } from "../nn/module.js";
 import {
   Mulberry32,
   type Tensor,
+  add,
   crossEntropy,
   keep,
   matmul,
@@ -22,6 +23,7 @@ import {
   reshape,
   transpose,
   where,
+  zeros,
 } from "../tensor/index.js";
 import { fmt } from "../tensor/shape.js";
 import { type DecoderLayerCache, DecoderLayer, EncoderLayer, layerOptions } from "./blocks.js";
@@ -37,6 +39,7 @@ function stackInput(cfg: EncoderDecoderConfig, init: InitPolicy, rng: Mulberry32
     dModel: cfg.dModel,
     maxLen: cfg.maxLen,
     positional: cfg.positional,
+    sinusoidLayout: cfg.sinusoidLayout,
     scale: cfg.scaleEmbedding,
     dropout: cfg.dropout,
     posStd: init.positionStd,
@@ -45,7 +48,7 @@ function stackInput(cfg: EncoderDecoderConfig, init: InitPolicy, rng: Mulberry32
   };
 }
 
-/** "a stack of N = 6 identical layers", plus a final LayerNorm when norms come first (pre-LN). */
+/** "a stack of N = 6 identical layers", plus a final LayerNorm if the config asks (pre-LN's default). */
 export class Encoder extends Stack {
   readonly layers: ModuleList<EncoderLayer>;
   readonly norm: LayerNorm | null;
@@ -57,10 +60,7 @@ export class Encoder extends Stack {
       "layers",
       new ModuleList(Array.from({ length: cfg.encoderLayers }, () => new EncoderLayer(o))),
     );
-    this.norm =
-      cfg.normPlacement === "pre"
-        ? this.addModule("norm", new LayerNorm(cfg.dModel, cfg.lnEps))
-        : null;
+    this.norm = cfg.finalNorm ? this.addModule("norm", new LayerNorm(cfg.dModel, cfg.lnEps)) : null;
   }
 
   /** src [B, S] -> memory [B, S, d]; srcMask masks PAD keys. */
@@ -83,10 +83,7 @@ export class Decoder extends Stack {
       "layers",
       new ModuleList(Array.from({ length: cfg.decoderLayers }, () => new DecoderLayer(o))),
     );
-    this.norm =
-      cfg.normPlacement === "pre"
-        ? this.addModule("norm", new LayerNorm(cfg.dModel, cfg.lnEps))
-        : null;
+    this.norm = cfg.finalNorm ? this.addModule("norm", new LayerNorm(cfg.dModel, cfg.lnEps)) : null;
   }
 
   forward(
@@ -152,6 +149,8 @@ export class Transformer extends Module {
   readonly encoder: Encoder;
   readonly decoder: Decoder;
   readonly lm_head: Linear | null;
+  /** A bias on the logits (Marian's final_logits_bias), if the config has one. */
+  readonly output_bias: Tensor | null;
   interventions: ModelInterventions = {};
 
   constructor(config: EncoderDecoderConfig) {
@@ -177,6 +176,9 @@ export class Transformer extends Module {
             weight: init.matrix(cfg.vocabSize, cfg.dModel),
           }),
         );
+    this.output_bias = cfg.outputBias
+      ? this.addParameter("output_bias", zeros([cfg.vocabSize]))
+      : null;
     this.namedModules(); // assigns dotted paths for taps
   }
 
@@ -237,10 +239,10 @@ export class Transformer extends Module {
     );
   }
 
-  /** logits = h Eᵀ (tied) or h W_outᵀ. */
+  /** logits = h Eᵀ (tied) or h W_outᵀ (+ b with an output bias). */
   project(h: Tensor): Tensor {
     const logits = this.lm_head ? this.lm_head.forward(h) : matmul(h, transpose(this.tgtTable));
-    return this.tap("logits", logits);
+    return this.tap("logits", this.output_bias ? add(logits, this.output_bias) : logits);
   }
 
   /** Teacher-forced forward pass: src [B, S], tgtIn [B, T] -> logits [B, T, V]. */

@@ -27,8 +27,10 @@ import { type PositionalKind, alibiBias, applyRope } from "./positional.js";
 export interface MultiHeadAttentionOptions {
   dModel: number;
   heads: number;
-  /** Biases on the Q/K/V/output projections (the paper's formulas have none; GPT-2 has them). */
+  /** Biases on the Q/K/V projections (the paper's formulas have none; GPT-2 has them). */
   bias: boolean;
+  /** Bias on the output projection W^O (default: as `bias`). */
+  outputBias?: boolean;
   /** "rope" and "alibi" act inside self-attention; other kinds are added at the input. */
   positional: PositionalKind;
   /** Dropout on the attention weights (GPT-2 style); 0 in the paper's model. */
@@ -115,12 +117,12 @@ export class MultiHeadAttention extends Module {
     this.heads = heads;
     this.dK = dModel / heads;
     // `fused`: how many projections a fused-matrix implementation would stack with this one.
-    const proj = (fused: number) =>
-      new Linear(dModel, dModel, { bias, rng, weight: init(dModel, dModel, fused) });
+    const proj = (fused: number, withBias = bias) =>
+      new Linear(dModel, dModel, { bias: withBias, rng, weight: init(dModel, dModel, fused) });
     this.q_proj = this.addModule("q_proj", proj(isSelfAttention ? 3 : 1));
     this.k_proj = this.addModule("k_proj", proj(isSelfAttention ? 3 : 2));
     this.v_proj = this.addModule("v_proj", proj(isSelfAttention ? 3 : 2));
-    this.out_proj = this.addModule("out_proj", proj(1));
+    this.out_proj = this.addModule("out_proj", proj(1, opts.outputBias ?? bias));
   }
 
   /** [B, T, d_model] -> [B, H, T, d_k] (a view: no copy). */

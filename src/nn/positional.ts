@@ -8,18 +8,32 @@ import { type Tensor, add, concat, fromArray, mul, slice, sub } from "../tensor/
 export type PositionalKind = "sinusoidal" | "learned" | "rope" | "alibi" | "none";
 
 /**
+ * Where sin and cos of frequency i sit: "interleaved" at 2i and 2i+1 (the paper's formula);
+ * "halves" at i and ⌈d/2⌉ + i (Marian / Hugging Face's MarianSinusoidalPositionalEmbedding).
+ * The two are the same encoding up to a fixed permutation of the d_model dimensions.
+ */
+export type SinusoidLayout = "interleaved" | "halves";
+
+/**
  * PE(pos, 2i) = sin(pos / 10000^(2i/d_model)), PE(pos, 2i+1) = cos(pos / 10000^(2i/d_model)):
  * "each dimension of the positional encoding corresponds to a sinusoid" (§3.5).
  * Positions offset..offset+T-1; returns [T, d_model].
  */
-export function sinusoidalPositionalEncoding(T_: number, dModel: number, offset = 0): Tensor {
+export function sinusoidalPositionalEncoding(
+  T_: number,
+  dModel: number,
+  offset = 0,
+  layout: SinusoidLayout = "interleaved",
+): Tensor {
   const d = new Float32Array(T_ * dModel);
+  const half = Math.ceil(dModel / 2);
   for (let t = 0; t < T_; t++) {
     const pos = t + offset;
     for (let i = 0; 2 * i < dModel; i++) {
       const angle = pos / 10000 ** ((2 * i) / dModel);
-      d[t * dModel + 2 * i] = Math.sin(angle);
-      if (2 * i + 1 < dModel) d[t * dModel + 2 * i + 1] = Math.cos(angle);
+      const [si, ci] = layout === "interleaved" ? [2 * i, 2 * i + 1] : [i, half + i];
+      d[t * dModel + si] = Math.sin(angle);
+      if (2 * i + 1 < dModel) d[t * dModel + ci] = Math.cos(angle);
     }
   }
   return fromArray(d, [T_, dModel], "float32");

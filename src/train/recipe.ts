@@ -277,6 +277,6 @@ export function validateRunConfig(cfg: unknown, where: string): RunConfig {
   if (c?.format !== "attention-lab-run" || !c.model || !c.data || !c.train) {
     throw new AttnError(`${where}: config.json is not an Attention Lab run configuration`);
   }
-  validateConfig(c.model);
+  c.model = validateConfig(c.model);
   return c;
 }

@@ -42,6 +42,8 @@ function layerOptions(c: Record<string, unknown>): LayerOptions {
     normPlacement: (c.normPlacement as "post" | "pre") ?? "post",
     activation: (c.activation as "relu") ?? "relu",
     attnBias: c.attnBias as boolean,
+    attnOutputBias: c.attnBias as boolean,
+    ffnBias: true,
     lnEps: (c.lnEps as number) ?? 1e-5,
     positional: "none",
     init: (o, i) => zeros([o, i]),
