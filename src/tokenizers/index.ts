@@ -10,6 +10,16 @@ import { BpeTokenizer } from "./bpe.js";
 import { CharTokenizer } from "./char.js";
 import { badJSON, isPlainObject, type Tokenizer, TOKENIZER_TYPES } from "./tokenizer.js";
 import { WordTokenizer } from "./word.js";
+import { Gpt2Tokenizer } from "./gpt2.js";
+import { SentencePieceTokenizer } from "./sentencepiece.js";
+
+export { Gpt2Tokenizer, type Gpt2TokenizerJSON } from "./gpt2.js";
+export {
+  readUnigramModel,
+  SentencePieceTokenizer,
+  type SentencePieceTokenizerJSON,
+  type UnigramModel,
+} from "./sentencepiece.js";
 
 export {
   BPE_PRETOKENIZER,
@@ -62,6 +72,10 @@ export function tokenizerFromJSON(json: unknown): Tokenizer {
       return WordTokenizer.fromJSON(json);
     case "bpe":
       return BpeTokenizer.fromJSON(json);
+    case "gpt2":
+      return Gpt2Tokenizer.fromJSON(json);
+    case "sentencepiece":
+      return SentencePieceTokenizer.fromJSON(json);
     case undefined:
       return badJSON(`missing field "type" (one of ${TOKENIZER_TYPES.join(", ")})`);
     default:

@@ -27,15 +27,25 @@ export const NUM_SPECIAL = SPECIAL_TOKENS.length;
 /** Version of the `tokenizer.json` format written by `toJSON()`. */
 export const TOKENIZER_FORMAT_VERSION = 1;
 
-export type TokenizerType = "char" | "byte" | "word" | "bpe";
+/** Ours (special ids 0..3), then the imported formats (gpt2, sentencepiece: ids as their files say). */
+export type TokenizerType = "char" | "byte" | "word" | "bpe" | "gpt2" | "sentencepiece";
 
-export const TOKENIZER_TYPES: readonly TokenizerType[] = ["char", "byte", "word", "bpe"];
+export const TOKENIZER_TYPES: readonly TokenizerType[] = [
+  "char",
+  "byte",
+  "word",
+  "bpe",
+  "gpt2",
+  "sentencepiece",
+];
 
 export interface EncodeOptions {
   /** Prepend BOS_ID. */
   bos?: boolean;
   /** Append EOS_ID. */
   eos?: boolean;
+  /** Which side of a translation pair the text is (only tokenizers with two models, e.g. Marian's, differ). */
+  side?: "source" | "target";
 }
 
 export interface DecodeOptions {
@@ -93,7 +103,9 @@ export type TokenizerJSON =
   | CharTokenizerJSON
   | ByteTokenizerJSON
   | WordTokenizerJSON
-  | BpeTokenizerJSON;
+  | BpeTokenizerJSON
+  | import("./gpt2.js").Gpt2TokenizerJSON
+  | import("./sentencepiece.js").SentencePieceTokenizerJSON;
 
 // ---------------------------------------------------------------------------------------------
 // Small helpers used by the tokenizer classes.
