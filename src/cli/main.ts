@@ -8,6 +8,7 @@ import { registerTrain } from "./train.js";
 import { registerUse } from "./use.js";
 import { registerBench } from "./bench.js";
 import { registerAverage } from "./average.js";
+import { registerInterop } from "./interop.js";
 
 export function buildProgram(): Command {
   const program = new Command("attn")
@@ -22,6 +23,7 @@ export function buildProgram(): Command {
   registerTrain(program);
   registerUse(program);
   registerAverage(program);
+  registerInterop(program);
   registerBench(program);
   return program;
 }

@@ -2,3 +2,4 @@
 export * from "./safetensors.js";
 export { errorReason, syncDirectory, writeFileAtomic, writeNewFileDurable } from "./atomic.js";
 export { locateDirectory, removeDirectoryAtomic, writeDirectoryAtomic } from "./atomic-dir.js";
+export * from "./hf/index.js";

@@ -1,0 +1,130 @@
+/**
+ * `attn import` and `attn export`: Hugging Face GPT-2 / Marian directories to and from our
+ * checkpoints, and our checkpoint's weights for PyTorch (docs/scaling.md).
+ */
+import fs from "node:fs";
+import path from "node:path";
+import type { Command } from "commander";
+import { AttnError } from "../index.js";
+import {
+  exportHf,
+  HF_FAMILIES,
+  type HfFamily,
+  importHf,
+  type Weights,
+  writeDirectoryAtomic,
+} from "../io/index.js";
+import { type RunConfig, saveCheckpoint } from "../train/index.js";
+import { corpusRecipe, textRecipe } from "./recipes.js";
+import { loadRun } from "./load.js";
+
+const EXPORTS = [...HF_FAMILIES, "pytorch"] as const;
+type ExportFormat = (typeof EXPORTS)[number];
+
+/** The run config of an imported model: its architecture, and the default recipe to fine-tune it. */
+function importedRun(model: RunConfig["model"], from: string): RunConfig {
+  if (model.kind === "gpt") {
+    const r = textRecipe();
+    return {
+      format: "attention-lab-run",
+      version: 1,
+      model,
+      data: { kind: "text", path: from, holdout: 0.05, evalSize: 0 },
+      train: { ...r.train, seed: 0 },
+    };
+  }
+  const r = corpusRecipe();
+  return {
+    format: "attention-lab-run",
+    version: 1,
+    model,
+    data: {
+      kind: "tsv",
+      path: from,
+      src: 0,
+      tgt: 1,
+      onBadLine: "error",
+      maxLen: model.maxLen - 1,
+      evalSize: 0,
+    },
+    train: { ...r.train, seed: 0 },
+  };
+}
+
+function weightsOf(run: ReturnType<typeof loadRun>): Weights {
+  return new Map(
+    [...run.checkpoint.state].map(([n, t]) => [n, { shape: t.shape, values: t.values }]),
+  );
+}
+
+export function registerInterop(program: Command): void {
+  program
+    .command("import")
+    .description(
+      "turn a Hugging Face model directory into a checkpoint (eval, translate, generate, explore)",
+    )
+    .argument(
+      "<dir>",
+      "the directory save_pretrained wrote (config.json, model.safetensors, tokenizer files)",
+    )
+    .requiredOption("--from <family>", `what the directory holds: ${HF_FAMILIES.join(" or ")}`)
+    .requiredOption("--out <dir>", "the checkpoint directory to write")
+    .action((dir: string, o: { from: string; out: string }) => {
+      if (!HF_FAMILIES.includes(o.from as HfFamily))
+        throw new AttnError(
+          `import: --from must be one of ${HF_FAMILIES.join(", ")}, got "${o.from}"`,
+        );
+      if (!fs.existsSync(dir)) throw new AttnError(`import: ${dir} does not exist`);
+      const imp = importHf(o.from as HfFamily, dir);
+      for (const w of imp.warnings) process.stderr.write(`attn: warning: ${w}\n`);
+      if (!imp.tokenizer)
+        throw new AttnError(`import: ${dir} has no tokenizer files, and a checkpoint needs one`);
+      saveCheckpoint(o.out, {
+        config: importedRun(imp.config, path.resolve(dir)),
+        model: imp.weights,
+        tokenizer: imp.tokenizer.toJSON(),
+      });
+      const c = imp.config;
+      const size =
+        c.kind === "gpt" ? `${c.layers} layers` : `${c.encoderLayers}+${c.decoderLayers} layers`;
+      process.stdout.write(
+        `imported ${o.from} (${size}, d_model ${c.dModel}, vocabulary ${c.vocabSize}) into ${o.out}\n`,
+      );
+    });
+
+  program
+    .command("export")
+    .description("write a checkpoint as a Hugging Face model directory, or its weights for PyTorch")
+    .argument("<checkpoint>", "a checkpoint or run directory")
+    .requiredOption("--to <format>", `${EXPORTS.join(", ")}`)
+    .requiredOption("--out <dir>", "the directory to write")
+    .action((ckpt: string, o: { to: string; out: string }) => {
+      if (!EXPORTS.includes(o.to as ExportFormat))
+        throw new AttnError(`export: --to must be one of ${EXPORTS.join(", ")}, got "${o.to}"`);
+      const run = loadRun(ckpt);
+      if (path.resolve(run.dir) === path.resolve(o.out))
+        throw new AttnError(`export: --out ${o.out} is the checkpoint itself`);
+      if (o.to === "pytorch") {
+        // Our names and config, as scripts/pytorch/model.py reads them.
+        const files = new Map<string, Uint8Array>();
+        for (const f of ["config.json", "model.safetensors", "tokenizer.json"])
+          files.set(f, fs.readFileSync(path.join(run.dir, f)));
+        writeDirectoryAtomic(o.out, files, {
+          replaceable: (d) => fs.existsSync(path.join(d, "model.safetensors")),
+          refusal: "it exists and is not a model directory; refusing to replace it",
+          what: "export",
+        });
+      } else {
+        exportHf(o.to as HfFamily, o.out, run.model.config, weightsOf(run), run.tokenizer);
+      }
+      process.stdout.write(`exported ${run.dir} as ${o.to} to ${o.out}\n`);
+      if (o.to === "hf-gpt2")
+        process.stdout.write(
+          `load it with: GPT2LMHeadModel.from_pretrained("${o.out}") (transformers)\n`,
+        );
+      if (o.to === "hf-marian")
+        process.stdout.write(
+          `load it with: MarianMTModel.from_pretrained("${o.out}") (transformers)\n`,
+        );
+    });
+}
