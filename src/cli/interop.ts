@@ -57,6 +57,20 @@ function weightsOf(run: ReturnType<typeof loadRun>): Weights {
   );
 }
 
+/** Reads an HF directory and writes it as our checkpoint `out` (what `attn import` does). */
+export function importToCheckpoint(family: HfFamily, dir: string, out: string) {
+  if (!fs.existsSync(dir)) throw new AttnError(`import: ${dir} does not exist`);
+  const imp = importHf(family, dir);
+  if (!imp.tokenizer)
+    throw new AttnError(`import: ${dir} has no tokenizer files, and a checkpoint needs one`);
+  saveCheckpoint(out, {
+    config: importedRun(imp.config, path.resolve(dir)),
+    model: imp.weights,
+    tokenizer: imp.tokenizer.toJSON(),
+  });
+  return imp;
+}
+
 export function registerInterop(program: Command): void {
   program
     .command("import")
@@ -74,17 +88,8 @@ export function registerInterop(program: Command): void {
         throw new AttnError(
           `import: --from must be one of ${HF_FAMILIES.join(", ")}, got "${o.from}"`,
         );
-      if (!fs.existsSync(dir)) throw new AttnError(`import: ${dir} does not exist`);
-      const imp = importHf(o.from as HfFamily, dir);
-      for (const w of imp.warnings) process.stderr.write(`attn: warning: ${w}\n`);
-      if (!imp.tokenizer)
-        throw new AttnError(`import: ${dir} has no tokenizer files, and a checkpoint needs one`);
-      saveCheckpoint(o.out, {
-        config: importedRun(imp.config, path.resolve(dir)),
-        model: imp.weights,
-        tokenizer: imp.tokenizer.toJSON(),
-      });
-      const c = imp.config;
+      const { config: c, warnings } = importToCheckpoint(o.from as HfFamily, dir, o.out);
+      for (const w of warnings) process.stderr.write(`attn: warning: ${w}\n`);
       const size =
         c.kind === "gpt" ? `${c.layers} layers` : `${c.encoderLayers}+${c.decoderLayers} layers`;
       process.stdout.write(

@@ -15,8 +15,10 @@ import {
   type Tensor,
   add,
   crossEntropy,
+  fromArray,
   keep,
   matmul,
+  mul,
   noGrad,
   slice,
   tidy,
@@ -200,7 +202,18 @@ export class Transformer extends Module {
 
   /** [B, T] padding (1 = PAD) from explicit padding, else from ids equal to PAD; as a key mask [B, 1, 1, T]. */
   private paddingMask(ids: Tensor, padding: Tensor | undefined, what: string): Tensor {
-    if (!padding) return keyPaddingMask(ids, this.config.padId);
+    if (!padding) {
+      const mask = keyPaddingMask(ids, this.config.padId);
+      // A decoder that starts from PAD (Marian: BOS = PAD): its first position is not padding.
+      if (what !== "target" || this.config.bosId !== this.config.padId) return mask;
+      const T = ids.shape[1];
+      const later = fromArray(
+        Array.from({ length: T }, (_, t) => (t === 0 ? 0 : 1)),
+        [1, 1, 1, T],
+        "int32",
+      );
+      return mul(mask, later);
+    }
     if (
       padding.rank !== 2 ||
       padding.shape[0] !== ids.shape[0] ||

@@ -16,6 +16,7 @@ import path from "node:path";
 import { after, before, describe, test } from "node:test";
 import type { Page } from "playwright-core";
 import { type ExploreServer, startExploreServer } from "../../src/cli/explore.js";
+import { importToCheckpoint } from "../../src/cli/interop.js";
 import { getTask } from "../../src/data/tasks.js";
 import { makeSeq2SeqBatch } from "../../src/data/batching.js";
 import { readSafetensorsFile, serializeSafetensors, toFloat32 } from "../../src/io/safetensors.js";
@@ -489,6 +490,44 @@ describe("explorer in Chromium", { timeout: 110_000 }, () => {
     await page.check("[data-testid=gen-sample]");
     await page.waitForSelector("[data-testid=decode-sampled]", { timeout: 20_000 });
     await shot(page, "gpt-10-decoding-sampled");
+  });
+
+  test("imported Hugging Face checkpoints (Marian, GPT-2) open and every chapter renders", async () => {
+    for (const [family, fixture, text] of [
+      ["hf-marian", "marian", "Y dijo Dios: Sea la luz."],
+      ["hf-gpt2", "gpt2", "And God said"],
+    ] as const) {
+      const dir = path.join(tmp, `imported-${fixture}`);
+      const imp = importToCheckpoint(
+        family,
+        path.join(REPO, "test", "fixtures", "hf", fixture),
+        dir,
+      );
+      const s = await startExploreServer({ appDir: DIST_WEB, checkpoint: dir, port: 0 });
+      try {
+        const p = await openPage(browser, s.url);
+        await p.fill("[data-testid=src-input]", "");
+        await p.locator("[data-testid=src-input]").pressSequentially(text);
+        // The page tokenizes as the imported tokenizer does (Marian: SentencePiece, then its EOS).
+        const ids = imp.tokenizer!.encode(text, { eos: family === "hf-marian" });
+        await p.waitForSelector(`#analysis-meta[data-src-ids="${JSON.stringify(ids)}"]`, {
+          state: "attached",
+          timeout: 30_000,
+        });
+        await idle(p);
+        const chapters = await p
+          .locator("nav.chapters button")
+          .evaluateAll((bs) => bs.map((b) => b.getAttribute("data-chapter")!));
+        for (const ch of chapters) {
+          await p.click(`[data-chapter=${ch}]`);
+          await p.waitForSelector(`[data-testid=chapter-${ch}]`);
+        }
+        await shot(p, `imported-${fixture}`);
+        await p.close();
+      } finally {
+        await s.close();
+      }
+    }
   });
 
   test("--checkpoint takes precedence over the shipped checkpoints", async () => {

@@ -10,12 +10,9 @@
 import {
   attentionTap,
   AttnError,
-  BOS_ID,
   crossEntropy,
-  EOS_ID,
   fromArray,
   noGrad,
-  PAD_ID,
   recordIntermediates,
   sinusoidalPositionalEncoding,
   tidy,
@@ -61,7 +58,7 @@ export function maxDecodeSteps(lm: LoadedSeq2Seq): number {
 
 /** Source ids: the text's tokens (cut to fit the positional table) and EOS, as the batching does. */
 export function sourceIds(lm: LoadedSeq2Seq, text: string): number[] {
-  return [...lm.tokenizer.encode(text).slice(0, lm.config.maxLen - 1), EOS_ID];
+  return [...lm.tokenizer.encode(text).slice(0, lm.config.maxLen - 1), lm.config.eosId];
 }
 
 function targetIds(lm: LoadedModel, text: string): number[] {
@@ -76,7 +73,7 @@ function shown(lm: LoadedModel, ids: number[]): string {
 /** Decodes ids up to (not including) the first EOS. */
 function textOf(lm: LoadedModel, ids: ArrayLike<number>): string {
   const out: number[] = [];
-  for (let i = 0; i < ids.length && ids[i] !== EOS_ID; i++) out.push(ids[i]);
+  for (let i = 0; i < ids.length && ids[i] !== lm.config.eosId; i++) out.push(ids[i]);
   return lm.tokenizer.decode(out, { keepSpecial: true });
 }
 
@@ -101,7 +98,7 @@ function teacherForced(
       const { result, tensors } = record
         ? recordIntermediates(run)
         : { result: run(), tensors: new Map() };
-      const plain = crossEntropy(result.logits, tout, { ignoreIndex: PAD_ID }).item();
+      const plain = crossEntropy(result.logits, tout, { ignoreIndex: lm.config.padId }).item();
       const logits = result.logits.readSync();
       const V = lm.config.vocabSize;
       const argmax: number[] = [];
@@ -118,14 +115,20 @@ function teacherForced(
 function outcome(lm: LoadedSeq2Seq, srcIds: number[], tgt: string): Outcome {
   const greedy = greedyDecode(lm.model, srcIds, maxDecodeSteps(lm));
   const tIds = targetIds(lm, tgt || lm.tokenizer.decode(greedy.ids));
-  const tf = teacherForced(lm, srcIds, [BOS_ID, ...tIds], [...tIds, EOS_ID], false);
+  const { bosId, eosId } = lm.config;
+  const tf = teacherForced(lm, srcIds, [bosId, ...tIds], [...tIds, eosId], false);
   return { output: shown(lm, greedy.ids), loss: tf.loss, prediction: tf.prediction };
 }
 
-function padRows(rows: number[][]): { ids: number[][]; pad: number[][]; len: number } {
+function padRows(
+  rows: number[][],
+  padId: number,
+): { ids: number[][]; pad: number[][]; len: number } {
   const len = Math.max(...rows.map((r) => r.length));
-  const ids = rows.map((r) => [...r, ...new Array<number>(len - r.length).fill(PAD_ID)]);
-  return { ids, pad: ids.map((r) => r.map((x) => (x === PAD_ID ? 1 : 0))), len };
+  const ids = rows.map((r) => [...r, ...new Array<number>(len - r.length).fill(padId)]);
+  // Padding by length, not by id: a decoder may start from PAD (Marian).
+  const pad = rows.map((r) => Array.from({ length: len }, (_, i) => (i < r.length ? 0 : 1)));
+  return { ids, pad, len };
 }
 
 function maskBatch(
@@ -135,9 +138,12 @@ function maskBatch(
   ctx: AnalyzeContext,
 ): MaskBatch {
   const srcRows = [srcIds, ...ctx.maskExamples.map((e) => sourceIds(lm, e.src))];
-  const tgtRows = [tgtIn, ...ctx.maskExamples.map((e) => [BOS_ID, ...targetIds(lm, e.tgt)])];
-  const s = padRows(srcRows);
-  const t = padRows(tgtRows);
+  const tgtRows = [
+    tgtIn,
+    ...ctx.maskExamples.map((e) => [lm.config.bosId, ...targetIds(lm, e.tgt)]),
+  ];
+  const s = padRows(srcRows, lm.config.padId);
+  const t = padRows(tgtRows, lm.config.padId);
   const B = srcRows.length;
   const names: AttentionTap[] = ["scores", "masked_scores", "weights"];
   const wanted = new Set<string>(
@@ -199,8 +205,8 @@ export function analyze(ctx: AnalyzeContext, src: string, tgtRequest: string | n
     const beams = beamSearch(model, srcIds, 3, maxDecodeSteps(lm));
     const tgt = tgtRequest ?? lm.tokenizer.decode(greedy.ids);
     const tIds = targetIds(lm, tgt);
-    const tgtIn = [BOS_ID, ...tIds];
-    const labels = [...tIds, EOS_ID];
+    const tgtIn = [lm.config.bosId, ...tIds];
+    const labels = [...tIds, lm.config.eosId];
     const tf = teacherForced(lm, srcIds, tgtIn, labels, true);
     const tensors: Record<string, Rec> = {};
     for (const [name, r] of tf.tensors) tensors[name] = rec(r.shape, r.values);

@@ -7,7 +7,6 @@
 import {
   attentionTap,
   decodeBatch,
-  EOS_ID,
   logSoftmaxRow,
   withTapHook,
   type DecodeStep,
@@ -40,8 +39,8 @@ export function watchTap<T>(name: string, fn: (latest: () => Recorded) => T): T 
 }
 
 /** The source without its EOS (the decode loop appends it). */
-function withoutEos(srcIds: number[]): number[] {
-  return srcIds[srcIds.length - 1] === EOS_ID ? srcIds.slice(0, -1) : srcIds;
+function withoutEos(srcIds: number[], eosId: number): number[] {
+  return srcIds[srcIds.length - 1] === eosId ? srcIds.slice(0, -1) : srcIds;
 }
 
 /**
@@ -56,7 +55,7 @@ export function greedyDecode(
   const crossName = attentionTap("cross", model.config.decoderLayers - 1, "weights");
   const steps: DecodeStepInfo[] = [];
   const result = watchTap(crossName, (cross) =>
-    decodeBatch(model, [withoutEos(srcIds)], {
+    decodeBatch(model, [withoutEos(srcIds, model.config.eosId)], {
       maxLen: maxSteps,
       onStep: (s: DecodeStep) => {
         // The forced EOS after maxSteps tokens is not a choice: not shown.
@@ -72,7 +71,7 @@ export function greedyDecode(
   );
   const ids = result[0][0].tokens;
   steps.forEach((st, t) => {
-    st.token = t < ids.length ? ids[t] : EOS_ID;
+    st.token = t < ids.length ? ids[t] : model.config.eosId;
   });
   return { ids, steps };
 }
@@ -90,7 +89,7 @@ export function beamSearch(
   alpha = 0.6,
 ): Beam[][] {
   const history: Beam[][] = [];
-  const hyps = decodeBatch(model, [withoutEos(srcIds)], {
+  const hyps = decodeBatch(model, [withoutEos(srcIds, model.config.eosId)], {
     beam: beamSize,
     alpha,
     maxLen: maxSteps,

@@ -1,0 +1,112 @@
+/** `attn import` and `attn export` as a user meets them, and their one-line errors. */
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { describe, test } from "node:test";
+import { fileURLToPath } from "node:url";
+
+const ROOT = fileURLToPath(new URL("../../", import.meta.url));
+const MAIN = path.join(ROOT, "src/cli/main.ts");
+const HF = path.join(ROOT, "test", "fixtures", "hf");
+
+function attn(args: string[], input?: string) {
+  const r = spawnSync(process.execPath, ["--import", "tsx", MAIN, ...args], {
+    cwd: ROOT,
+    encoding: "utf8",
+    input,
+    timeout: 120_000,
+  });
+  return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
+}
+
+function assertUserError(r: { code: number; stderr: string }, re: RegExp): void {
+  assert.notEqual(r.code, 0);
+  const lines = r.stderr.trim().split("\n");
+  assert.equal(lines.length, 1, `expected one line, got:\n${r.stderr}`);
+  assert.match(lines[0], /^attn: /);
+  assert.match(lines[0], re);
+}
+
+const tmp = mkdtempSync(path.join(tmpdir(), "attn-interop-"));
+
+describe("attn import / export", () => {
+  test("an imported Marian translates, evaluates, and exports back to the same files", () => {
+    const ck = path.join(tmp, "marian");
+    let r = attn(["import", "--from", "hf-marian", path.join(HF, "marian"), "--out", ck]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /imported hf-marian \(2\+2 layers, d_model 32, vocabulary 509\)/);
+    const expected = JSON.parse(readFileSync(path.join(HF, "marian", "expected.json"), "utf8"));
+    r = attn(["translate", "--checkpoint", ck], `${expected.greedy[0].source}\n\n`);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout.split("\n").length, 3, "one line per input line, the empty one included");
+    const tsv = path.join(tmp, "pairs.tsv");
+    writeFileSync(tsv, "Y dijo Dios.\tAnd God said.\nLa luz.\tThe light.\n");
+    r = attn(["eval", "--checkpoint", ck, "--data", tsv, "--src", "0", "--tgt", "1", "--json"]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.ok(Number.isFinite(JSON.parse(r.stdout).bleu));
+    const out = path.join(tmp, "marian-hf");
+    r = attn(["export", "--to", "hf-marian", ck, "--out", out]);
+    assert.equal(r.code, 0, r.stderr);
+    for (const f of ["config.json", "model.safetensors", "source.spm", "target.spm", "vocab.json"])
+      assert.ok(existsSync(path.join(out, f)), f);
+    assert.ok(
+      readFileSync(path.join(out, "source.spm")).equals(
+        readFileSync(path.join(HF, "marian", "source.spm")),
+      ),
+    );
+  });
+
+  test("an imported GPT-2 generates the transformers model's greedy ids", () => {
+    const ck = path.join(tmp, "gpt2");
+    let r = attn(["import", "--from", "hf-gpt2", path.join(HF, "gpt2"), "--out", ck]);
+    assert.equal(r.code, 0, r.stderr);
+    r = attn([
+      "generate",
+      "--checkpoint",
+      ck,
+      "--prompt",
+      "And God said",
+      "--temperature",
+      "0",
+      "--max-tokens",
+      "12",
+    ]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.ok(r.stdout.startsWith("And God said"));
+    r = attn(["export", "--to", "pytorch", ck, "--out", path.join(tmp, "gpt2-pt")]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.ok(existsSync(path.join(tmp, "gpt2-pt", "model.safetensors")));
+  });
+
+  test("bad input: one line naming the flag, the file or the mismatch", () => {
+    assertUserError(
+      attn(["import", "--from", "hf-bert", HF, "--out", path.join(tmp, "x")]),
+      /--from must be one of hf-gpt2, hf-marian/,
+    );
+    assertUserError(
+      attn(["import", "--from", "hf-gpt2", path.join(tmp, "nope"), "--out", path.join(tmp, "x")]),
+      /does not exist/,
+    );
+    assertUserError(
+      attn(["import", "--from", "hf-gpt2", path.join(HF, "marian"), "--out", path.join(tmp, "x")]),
+      /model_type is "marian", not "gpt2"/,
+    );
+    const empty = path.join(tmp, "empty");
+    mkdirSync(empty);
+    writeFileSync(path.join(empty, "config.json"), "{}");
+    assertUserError(
+      attn(["import", "--from", "hf-marian", empty, "--out", path.join(tmp, "x")]),
+      /no model\.safetensors/,
+    );
+    assertUserError(
+      attn(["export", "--to", "hf-gpt2", path.join(tmp, "marian"), "--out", path.join(tmp, "y")]),
+      /is an encoder-decoder/,
+    );
+    assertUserError(
+      attn(["export", "--to", "tflite", path.join(tmp, "marian"), "--out", path.join(tmp, "y")]),
+      /--to must be one of/,
+    );
+  });
+});
