@@ -14,6 +14,7 @@ import {
   type Weights,
   writeDirectoryAtomic,
 } from "../io/index.js";
+import { readParallelTsv, readText } from "../data/index.js";
 import { type RunConfig, saveCheckpoint } from "../train/index.js";
 import { corpusRecipe, textRecipe } from "./recipes.js";
 import { loadRun } from "./load.js";
@@ -55,6 +56,46 @@ function weightsOf(run: ReturnType<typeof loadRun>): Weights {
   return new Map(
     [...run.checkpoint.state].map(([n, t]) => [n, { shape: t.shape, values: t.values }]),
   );
+}
+
+interface ExportFlags {
+  to: string;
+  out: string;
+  data?: string;
+  columns?: string;
+  src?: string;
+  tgt?: string;
+}
+
+const column = (v: string) => (/^\d+$/.test(v) ? Number(v) : v);
+
+/** train.jsonl: one example per line as token ids ({src, tgt} pairs, or {ids} text chunks). */
+function trainingIds(run: ReturnType<typeof loadRun>, o: ExportFlags): Uint8Array {
+  const data = o.data!;
+  if (!fs.existsSync(data)) throw new AttnError(`--data: file not found: ${data}`);
+  const tok = run.tokenizer;
+  const lines: string[] = [];
+  if (run.model.config.kind === "encdec") {
+    if (o.src === undefined || o.tgt === undefined)
+      throw new AttnError("export --data: give --src and --tgt (columns of the TSV)");
+    const { pairs } = readParallelTsv(data, {
+      srcColumn: column(o.src),
+      tgtColumn: column(o.tgt),
+      columns: o.columns?.split(",").map((s) => s.trim()),
+    });
+    const room = run.model.config.maxLen - 1;
+    for (const p of pairs) {
+      const src = tok.encode(p.src);
+      const tgt = tok.encode(p.tgt, { side: "target" });
+      if (src.length <= room && tgt.length <= room) lines.push(JSON.stringify({ src, tgt }));
+    }
+  } else {
+    const ids = tok.encode(readText(data));
+    const n = run.model.config.maxLen;
+    for (let i = 0; i + 2 <= ids.length; i += n)
+      lines.push(JSON.stringify({ ids: ids.slice(i, i + n + 1) }));
+  }
+  return new TextEncoder().encode(`${lines.join("\n")}\n`);
 }
 
 /** Reads an HF directory and writes it as our checkpoint `out` (what `attn import` does). */
@@ -103,7 +144,14 @@ export function registerInterop(program: Command): void {
     .argument("<checkpoint>", "a checkpoint or run directory")
     .requiredOption("--to <format>", `${EXPORTS.join(", ")}`)
     .requiredOption("--out <dir>", "the directory to write")
-    .action((ckpt: string, o: { to: string; out: string }) => {
+    .option(
+      "--data <file>",
+      "pytorch: also write this data as token ids (train.jsonl) for scripts/pytorch",
+    )
+    .option("--columns <names>", "names of the TSV's columns, comma-separated (no header)")
+    .option("--src <column>", "source column (name or 0-based index)")
+    .option("--tgt <column>", "target column (name or 0-based index)")
+    .action((ckpt: string, o: ExportFlags) => {
       if (!EXPORTS.includes(o.to as ExportFormat))
         throw new AttnError(`export: --to must be one of ${EXPORTS.join(", ")}, got "${o.to}"`);
       const run = loadRun(ckpt);
@@ -114,6 +162,7 @@ export function registerInterop(program: Command): void {
         const files = new Map<string, Uint8Array>();
         for (const f of ["config.json", "model.safetensors", "tokenizer.json"])
           files.set(f, fs.readFileSync(path.join(run.dir, f)));
+        if (o.data) files.set("train.jsonl", trainingIds(run, o));
         writeDirectoryAtomic(o.out, files, {
           replaceable: (d) => fs.existsSync(path.join(d, "model.safetensors")),
           refusal: "it exists and is not a model directory; refusing to replace it",
@@ -123,6 +172,10 @@ export function registerInterop(program: Command): void {
         exportHf(o.to as HfFamily, o.out, run.model.config, weightsOf(run), run.tokenizer);
       }
       process.stdout.write(`exported ${run.dir} as ${o.to} to ${o.out}\n`);
+      if (o.to === "pytorch")
+        process.stdout.write(
+          `continue training with: torchrun --nproc_per_node 2 scripts/pytorch/train_ddp.py ${o.out} --out DIR${o.data ? "" : " (add --data FILE to export training data)"}\n`,
+        );
       if (o.to === "hf-gpt2")
         process.stdout.write(
           `load it with: GPT2LMHeadModel.from_pretrained("${o.out}") (transformers)\n`,

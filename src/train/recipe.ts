@@ -194,7 +194,7 @@ export function trainingSource(
     return new TaskSource(getTask(spec.task), encode, t.batchSize, spec.trainSeed);
   if (spec.kind === "tsv") {
     const examples = (data.train as Pair[])
-      .map((p) => ({ src: encode(p.src), tgt: encode(p.tgt) }))
+      .map((p) => ({ src: encode(p.src), tgt: tok.encode(p.tgt, { side: "target" }) }))
       .filter((e) => e.src.length + 1 <= spec.maxLen && e.tgt.length + 1 <= spec.maxLen);
     return new PairsSource(examples, t.maxTokens, t.seed);
   }
