@@ -9,6 +9,7 @@ import { AttnError } from "../index.js";
 import {
   exportHf,
   HF_FAMILIES,
+  onnxFiles,
   type HfFamily,
   importHf,
   type Weights,
@@ -19,7 +20,7 @@ import { type RunConfig, saveCheckpoint } from "../train/index.js";
 import { corpusRecipe, textRecipe } from "./recipes.js";
 import { loadRun } from "./load.js";
 
-const EXPORTS = [...HF_FAMILIES, "pytorch"] as const;
+const EXPORTS = [...HF_FAMILIES, "pytorch", "onnx"] as const;
 type ExportFormat = (typeof EXPORTS)[number];
 
 /** The run config of an imported model: its architecture, and the default recipe to fine-tune it. */
@@ -98,6 +99,28 @@ function trainingIds(run: ReturnType<typeof loadRun>, o: ExportFlags): Uint8Arra
   return new TextEncoder().encode(`${lines.join("\n")}\n`);
 }
 
+/** How to run the exported graphs with ONNX Runtime (printed, and written as README.md). */
+function onnxHowTo(kind: "gpt" | "encdec", dir: string): string {
+  const files =
+    kind === "gpt"
+      ? "model.onnx: input_ids [batch, new] (int64), past_key_i / past_value_i [batch, heads, past, d_k] -> logits, present_key_i / present_value_i"
+      : "encoder.onnx: input_ids [batch, src] (int64) -> encoder_hidden_states, encoder_attention_mask, cross_key_i / cross_value_i\n" +
+        "decoder.onnx: input_ids [batch, new], encoder_attention_mask, past_key_i / past_value_i, cross_key_i / cross_value_i -> logits, present_key_i / present_value_i";
+  const first = kind === "gpt" ? "model.onnx" : "encoder.onnx";
+  return `ONNX export (opset 17) in ${dir}
+${files}
+Start with empty caches (past length 0); feed each step's present_* back as past_*.
+Token ids: tokenizer.json (attention-lab's tokenizers, e.g. tokenizerFromJSON in "attention-lab").
+
+Node:    const ort = require("onnxruntime-node");
+         const s = await ort.InferenceSession.create("${dir}/${first}");
+         const out = await s.run({ input_ids: new ort.Tensor("int64", BigInt64Array.from(ids, BigInt), [1, ids.length]), ... });
+Python:  import onnxruntime as ort; s = ort.InferenceSession("${dir}/${first}")
+         out = s.run(None, {"input_ids": np.array([ids], dtype=np.int64), ...})
+Browser: import * as ort from "onnxruntime-web"; const s = await ort.InferenceSession.create("${first}");
+`;
+}
+
 /** Reads an HF directory and writes it as our checkpoint `out` (what `attn import` does). */
 export function importToCheckpoint(family: HfFamily, dir: string, out: string) {
   if (!fs.existsSync(dir)) throw new AttnError(`import: ${dir} does not exist`);
@@ -168,10 +191,21 @@ export function registerInterop(program: Command): void {
           refusal: "it exists and is not a model directory; refusing to replace it",
           what: "export",
         });
+      } else if (o.to === "onnx") {
+        const files = onnxFiles(run.model.config, weightsOf(run));
+        files.set("tokenizer.json", fs.readFileSync(path.join(run.dir, "tokenizer.json")));
+        files.set("config.json", fs.readFileSync(path.join(run.dir, "config.json")));
+        files.set("README.md", new TextEncoder().encode(onnxHowTo(run.model.config.kind, o.out)));
+        writeDirectoryAtomic(o.out, files, {
+          replaceable: (d) => fs.existsSync(path.join(d, "config.json")),
+          refusal: "it exists and is not a model directory; refusing to replace it",
+          what: "export",
+        });
       } else {
         exportHf(o.to as HfFamily, o.out, run.model.config, weightsOf(run), run.tokenizer);
       }
       process.stdout.write(`exported ${run.dir} as ${o.to} to ${o.out}\n`);
+      if (o.to === "onnx") process.stdout.write(onnxHowTo(run.model.config.kind, o.out));
       if (o.to === "pytorch")
         process.stdout.write(
           `continue training with: torchrun --nproc_per_node 2 scripts/pytorch/train_ddp.py ${o.out} --out DIR${o.data ? "" : " (add --data FILE to export training data)"}\n`,

@@ -3,3 +3,4 @@ export * from "./safetensors.js";
 export { errorReason, syncDirectory, writeFileAtomic, writeNewFileDurable } from "./atomic.js";
 export { locateDirectory, removeDirectoryAtomic, writeDirectoryAtomic } from "./atomic-dir.js";
 export * from "./hf/index.js";
+export { onnxFiles } from "./onnx/export.js";
