@@ -4,7 +4,7 @@
  * Both sides use these constants and path helpers, so a renamed tap is a
  * compile error on the reading side, and test/nn/taps.test.ts checks that
  * `tapNames(config)` is exactly what a recording of each model kind holds.
- * docs/taps.md lists them.
+ * docs/taps.md lists them (test/nn/taps.test.ts checks that list too).
  */
 import type { ModelConfig } from "../models/config.js";
 
@@ -89,7 +89,7 @@ export function tapNames(config: ModelConfig): string[] {
   };
   if (config.kind === "gpt") {
     stack("gpt", config.layers, ["self"]);
-    out.push("final_norm");
+    if (config.finalNorm !== false) out.push("final_norm");
   } else {
     stack("encoder", config.encoderLayers, ["enc"]);
     stack("decoder", config.decoderLayers, ["dec", "cross"]);
