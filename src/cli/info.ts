@@ -1,12 +1,13 @@
 /** `attn info`: what a model is (config, parameter count) and which backend runs it. */
 import type { Command } from "commander";
 import {
-  buildModel,
   getBackend,
   type ModelConfig,
   packageVersion,
+  parameterCount,
   presetConfig,
   presetNames,
+  validateConfig,
 } from "../index.js";
 import { choiceFlag, floatFlag, intFlag } from "./options.js";
 
@@ -44,13 +45,14 @@ export function registerInfo(program: Command): void {
         if (cfg.kind === "gpt") cfg.layers = opts.layers;
         else cfg.encoderLayers = cfg.decoderLayers = opts.layers;
       }
-      const model = buildModel(cfg);
+      // Counted, not built: info on a huge config allocates nothing.
+      const checked = validateConfig(cfg);
       const info = {
         version: packageVersion(),
         backend: getBackend().name,
         preset: opts.preset,
-        parameters: model.numParameters(),
-        config: cfg,
+        parameters: parameterCount(checked),
+        config: checked,
       };
       if (opts.json) {
         process.stdout.write(`${JSON.stringify(info)}\n`);

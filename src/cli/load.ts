@@ -1,7 +1,16 @@
 /** Finding and loading a trained run for eval, translate, generate and explore. */
 import { existsSync, statSync } from "node:fs";
+import os from "node:os";
 import path from "node:path";
-import { AttnError, buildModel, type Model, type Tokenizer, tokenizerFromJSON } from "../index.js";
+import {
+  AttnError,
+  buildModel,
+  type Model,
+  type ModelConfig,
+  parameterCount,
+  type Tokenizer,
+  tokenizerFromJSON,
+} from "../index.js";
 import {
   checkVocab,
   isCheckpoint,
@@ -31,6 +40,20 @@ export function resolveCheckpoint(dir: string): string {
   );
 }
 
+/**
+ * Refuses a model whose float32 weights alone would take more than half of this machine's
+ * memory (training needs about four times the weights: gradients and Adam's two moments).
+ */
+export function checkMemory(model: ModelConfig, where: string): void {
+  const bytes = parameterCount(model) * 4;
+  if (bytes > os.totalmem() / 2) {
+    const gib = (b: number) => `${(b / 2 ** 30).toFixed(1)} GiB`;
+    throw new AttnError(
+      `${where}: the model has ${parameterCount(model).toLocaleString("en-US")} parameters (${gib(bytes)} of float32 weights), more than half of this machine's ${gib(os.totalmem())}`,
+    );
+  }
+}
+
 export interface LoadedRun {
   dir: string;
   config: RunConfig;
@@ -46,6 +69,7 @@ export function loadRun(dirArg: string, opts: { optimizer?: boolean } = {}): Loa
   if (!checkpoint.tokenizer) throw new AttnError(`checkpoint ${dir}: tokenizer.json is missing`);
   const tokenizer = tokenizerFromJSON(checkpoint.tokenizer);
   checkVocab(config.model, tokenizer, `checkpoint ${dir}`);
+  checkMemory(config.model, `checkpoint ${dir}: config.json`);
   const model = buildModel(config.model);
   try {
     model.loadStateDict(checkpoint.state);

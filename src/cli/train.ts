@@ -48,6 +48,7 @@ import {
   validateRunConfig,
 } from "../train/index.js";
 import { Profiler } from "./bench-profile.js";
+import { checkMemory } from "./load.js";
 import { MachineLoad } from "./machine-load.js";
 import { choiceFlag, floatFlag, intFlag } from "./options.js";
 import { TrainProgress, parseDuration } from "./progress.js";
@@ -336,6 +337,7 @@ async function train(f: TrainFlags): Promise<void> {
   for (const w of data.warnings) say(`warning: ${w}`);
   const t = cfg.train;
   manualSeed(t.seed);
+  checkMemory(cfg.model, "model config");
   const model = buildModel(cfg.model);
   model.train();
   const named = model.namedParameters();

@@ -151,6 +151,8 @@ export function readText(path: string): string {
   try {
     const st = statSync(path);
     if (st.isDirectory()) throw new AttnError(`data file is a directory, not a file: ${path}`);
+    // A device or a pipe (/dev/zero) could be endless: only regular files are read.
+    if (!st.isFile()) throw new AttnError(`data file is not a regular file: ${path}`);
     size = st.size;
   } catch (e) {
     if (e instanceof AttnError) throw e;

@@ -190,6 +190,42 @@ export function presetConfig(name: string, overrides: Partial<ModelConfig> = {})
   return validateConfig({ ...base, ...overrides, ...follows } as ModelConfig);
 }
 
+/**
+ * Upper bounds of the integer fields: far above any model this library trains, low enough
+ * that a mistyped or hostile config.json fails here instead of in an allocation.
+ */
+const LIMITS: Record<string, number> = {
+  vocabSize: 1 << 24,
+  dModel: 1 << 16,
+  heads: 1 << 12,
+  dFF: 1 << 18,
+  maxLen: 1 << 20,
+  layers: 1024,
+  encoderLayers: 1024,
+  decoderLayers: 1024,
+};
+
+/** Largest tensor: float32 elements a single ArrayBuffer holds (2³¹ − 1 bytes / 4, rounded down). */
+const MAX_TENSOR_ELEMENTS = 2 ** 29;
+
+/** The number of trainable parameters a config gives, without building the model. */
+export function parameterCount(cfg: ModelConfig): number {
+  const d = cfg.dModel;
+  const attn = 4 * d * d + (cfg.attnBias ? 3 * d : 0) + (cfg.attnOutputBias ? d : 0);
+  const ffn = 2 * d * cfg.dFF + (cfg.ffnBias ? cfg.dFF + d : 0);
+  const norm = 2 * d;
+  const table = cfg.vocabSize * d;
+  const positions = cfg.positional === "learned" ? cfg.maxLen * d : 0;
+  const head = (cfg.tieOutput ? 0 : table) + (cfg.outputBias ? cfg.vocabSize : 0);
+  const finalNorm = cfg.finalNorm ? norm : 0;
+  if (cfg.kind === "gpt")
+    return table + positions + cfg.layers * (attn + ffn + 2 * norm) + finalNorm + head;
+  const tables = cfg.shareEmbeddings ? table : 2 * table;
+  const encoder = positions + cfg.encoderLayers * (attn + ffn + 2 * norm) + finalNorm;
+  const decoder = positions + cfg.decoderLayers * (2 * attn + ffn + 3 * norm) + finalNorm;
+  return tables + encoder + decoder + head;
+}
+
 const INITS: InitKind[] = ["paper", "xavier-fused", "gpt2"];
 const POSITIONALS: PositionalKind[] = ["sinusoidal", "learned", "rope", "alibi", "none"];
 const ACTIVATIONS: Activation[] = ["relu", "gelu", "gelu_tanh", "silu"];
@@ -207,6 +243,12 @@ function optionalFieldDefaults(cfg: ModelConfig): Partial<ModelConfig> {
     sinusoidLayout: "interleaved",
     outputBias: false,
   };
+}
+
+/** A value for an error message: JSON, cut to 40 characters. */
+function short(v: unknown): string {
+  const s = JSON.stringify(v) ?? String(v);
+  return s.length > 40 ? `${s.slice(0, 37)}...` : s;
 }
 
 /**
@@ -233,7 +275,8 @@ export function validateConfig(raw: ModelConfig): ModelConfig {
   for (const f of ints) {
     const v = (cfg as unknown as Record<string, unknown>)[f];
     if (typeof v !== "number" || !Number.isInteger(v) || v < 1)
-      bad(f, `must be a positive integer, got ${JSON.stringify(v)}`);
+      bad(f, `must be a positive integer, got ${short(v)}`);
+    if ((v as number) > LIMITS[f]) bad(f, `is ${v}, above the limit of ${LIMITS[f]}`);
   }
   for (const f of ["dropout", "attnDropout"]) {
     const v = (cfg as unknown as Record<string, number>)[f];
@@ -255,16 +298,35 @@ export function validateConfig(raw: ModelConfig): ModelConfig {
   if (!INITS.includes(cfg.init)) bad("init", `must be one of ${INITS.join(", ")}`);
   if (!ACTIVATIONS.includes(cfg.activation))
     bad("activation", `must be one of ${ACTIVATIONS.join(", ")}`);
-  for (const f of ["attnBias", "attnOutputBias", "ffnBias", "finalNorm", "outputBias"]) {
+  const bools = ["attnBias", "attnOutputBias", "ffnBias", "finalNorm", "outputBias", "tieOutput"];
+  bools.push("scaleEmbedding", ...(cfg.kind === "encdec" ? ["shareEmbeddings"] : []));
+  for (const f of bools) {
     const v = (cfg as unknown as Record<string, unknown>)[f];
-    if (typeof v !== "boolean") bad(f, `must be true or false, got ${JSON.stringify(v)}`);
+    if (typeof v !== "boolean") bad(f, `must be true or false, got ${short(v)}`);
   }
+  const eps = cfg.lnEps as unknown;
+  if (typeof eps !== "number" || !(eps > 0 && eps <= 0.1))
+    bad("lnEps", `must be a number in (0, 0.1], got ${short(eps)}`);
+  if (!Number.isInteger(cfg.seed) || cfg.seed < 0 || cfg.seed > 0xffffffff)
+    bad("seed", `must be an integer in 0..4294967295, got ${short(cfg.seed)}`);
   if (!LAYOUTS.includes(cfg.sinusoidLayout))
     bad("sinusoidLayout", `must be one of ${LAYOUTS.join(", ")}`);
   for (const f of ["padId", "bosId", "eosId"]) {
     const v = (cfg as unknown as Record<string, number>)[f];
     if (!Number.isInteger(v) || v < 0 || v >= cfg.vocabSize)
-      bad(f, `${v} is outside the vocabulary of ${cfg.vocabSize}`);
+      bad(f, `${short(v)} is outside the vocabulary of ${cfg.vocabSize}`);
+  }
+  // Each tensor must fit one buffer: the embedding table, the FFN matrices, the position table.
+  for (const [field, what, n] of [
+    ["vocabSize", "× dModel (the embedding table)", cfg.vocabSize * cfg.dModel],
+    ["dFF", "× dModel (a feed-forward matrix)", cfg.dModel * cfg.dFF],
+    ["maxLen", "× dModel (the position table)", cfg.maxLen * cfg.dModel],
+  ] as const) {
+    if (n > MAX_TENSOR_ELEMENTS)
+      bad(
+        field,
+        `${what} is ${n.toLocaleString("en-US")} values, more than one tensor can hold (${MAX_TENSOR_ELEMENTS.toLocaleString("en-US")})`,
+      );
   }
   return cfg;
 }

@@ -187,4 +187,11 @@ describe("readText / readTextLines", () => {
     throwsUser(() => readText(file("e.txt", "")), /^data file is empty: /);
     throwsUser(() => readTextLines(join(dir, "missing.txt")), /^data file not found: /);
   });
+  test("a device is not read (/dev/zero would never end)", () => {
+    throwsUser(() => readText("/dev/zero"), /^data file is not a regular file: \/dev\/zero/);
+    throwsUser(
+      () => readParallelTsv("/dev/zero", { srcColumn: 0, tgtColumn: 1 }),
+      /not a regular file: \/dev\/zero/,
+    );
+  });
 });
