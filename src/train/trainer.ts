@@ -20,6 +20,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import { AttnError } from "../errors.js";
+import { writeFileAtomic } from "../io/atomic.js";
 import type { Module } from "../nn/module.js";
 import { type Tensor, getRng } from "../tensor/index.js";
 import {
@@ -425,6 +426,28 @@ export class Trainer<B> {
     module.loadStateDict(ckpt.state);
     if (ckpt.optimizerState) restoreOptimizer(this.opts.optimizer, module, ckpt.optimizerState);
     if (ckpt.trainerState !== undefined) this.setState(ckpt.trainerState);
+    this.truncateMetrics();
+  }
+
+  /**
+   * On resume, metrics.jsonl keeps only whole records up to the checkpoint's step: a kill
+   * after the last save leaves later steps (and maybe a torn line) that the resumed run
+   * will write again.
+   */
+  private truncateMetrics(): void {
+    const file = this.opts.metricsFile;
+    if (!file || !fs.existsSync(file)) return;
+    const kept: string[] = [];
+    for (const line of fs.readFileSync(file, "utf8").split("\n")) {
+      let rec: { step?: unknown };
+      try {
+        rec = JSON.parse(line);
+      } catch {
+        continue; // a torn or empty line
+      }
+      if (typeof rec?.step === "number" && rec.step <= this.stepCount) kept.push(line);
+    }
+    writeFileAtomic(file, new TextEncoder().encode(kept.length ? `${kept.join("\n")}\n` : ""));
   }
 
   /** loadCheckpoint(dir) + restore. */

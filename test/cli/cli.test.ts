@@ -296,6 +296,69 @@ describe("Ctrl-C", () => {
     assert.match(stderr, /stopping/);
   });
 
+  for (const signal of ["SIGINT", "SIGKILL"] as const) {
+    test(`stopped by ${signal} and resumed, the default recipe ends bit-identical to a straight run; metrics.jsonl has each step once`, async () => {
+      // SIGKILL loses the steps after the last save (every 20 here); --resume redoes them.
+      const args = (out: string) => [
+        "train",
+        "--task",
+        "copy",
+        "--out",
+        out,
+        "--steps",
+        "120",
+        "--eval-every",
+        "20",
+      ];
+      const straight = path.join(tmp, `straight-${signal}`);
+      assert.equal(attn(args(straight)).code, 0);
+      const cut = path.join(tmp, `cut-${signal}`);
+      const child = spawn(process.execPath, ["--import", "tsx", MAIN, ...args(cut)], { cwd: ROOT });
+      let stderr = "";
+      child.stderr.on("data", (d) => {
+        stderr += d;
+      });
+      // SIGINT as soon as training runs; SIGKILL between two saves (steps 20 and 40), when
+      // metrics.jsonl already holds steps that the checkpoint does not.
+      const metrics = path.join(cut, "metrics.jsonl");
+      const ready = () =>
+        signal === "SIGINT"
+          ? /model: /.test(stderr)
+          : existsSync(metrics) && readFileSync(metrics, "utf8").split("\n").length > 27;
+      await new Promise<void>((resolve) => {
+        const poll = setInterval(() => {
+          if (ready()) {
+            clearInterval(poll);
+            child.kill(signal);
+            resolve();
+          }
+        }, 20);
+      });
+      await new Promise((r) => child.on("exit", r));
+      const stoppedAt = JSON.parse(
+        readFileSync(path.join(cut, "last", "trainer.json"), "utf8"),
+      ).step;
+      assert.ok(stoppedAt < 120, `stopped at ${stoppedAt}`);
+      const resumed = attn(["train", "--out", cut, "--resume"]);
+      assert.equal(resumed.code, 0, resumed.stderr);
+      const weights = (d: string) => readFileSync(path.join(d, "last", "model.safetensors"));
+      assert.ok(
+        weights(cut).equals(weights(straight)),
+        `resumed from step ${stoppedAt}: weights differ`,
+      );
+      const steps = readFileSync(path.join(cut, "metrics.jsonl"), "utf8")
+        .trim()
+        .split("\n")
+        .map((l) => JSON.parse(l))
+        .filter((m) => m.type === "step")
+        .map((m) => m.step);
+      assert.deepEqual(
+        steps,
+        Array.from({ length: 120 }, (_, i) => i + 1),
+      );
+    });
+  }
+
   test("an interrupted translate keeps every line it printed", async () => {
     const run = path.join(tmp, "copy");
     const lines = ["abc", "gfe", "", "bad", "cab", "fed"];
