@@ -49,7 +49,7 @@ test("tokenizerFromJSON rejects malformed input with AttnError", () => {
   rejects([1, 2], /expected an object/);
   rejects("char", /expected an object/);
   rejects({ ...base }, /missing field "type"/);
-  rejects({ ...base, type: "sentencepiece" }, /unknown tokenizer type "sentencepiece"/);
+  rejects({ ...base, type: "wordpiece" }, /unknown tokenizer type "wordpiece"/);
   rejects({ type: "byte", specialTokens }, /missing field "version"/);
   rejects({ ...base, type: "byte", version: 2 }, /unsupported version/);
   rejects({ type: "byte", version: 1 }, /missing field "specialTokens"/);

@@ -266,7 +266,9 @@ export function transferables(a: Analysis): ArrayBuffer[] {
 export function promptIds(lm: LoadedGpt, text: string): number[] {
   const ids = lm.tokenizer.encode(text);
   if (ids.length === 0) throw new AttnError("type a prompt: the model continues a text");
-  const room = Math.max(1, lm.config.maxLen - Math.min(GEN_TOKENS, lm.config.maxLen - 1));
+  // A short context (an imported GPT-2 of 32 positions) keeps half of it for the prompt.
+  const gen = Math.min(GEN_TOKENS, Math.floor(lm.config.maxLen / 2));
+  const room = Math.max(1, lm.config.maxLen - gen);
   return ids.slice(-room);
 }
 
