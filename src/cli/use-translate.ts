@@ -1,9 +1,16 @@
 /** `attn translate` (streamed in batches) and `attn eval` (a run's held-out set, or any TSV). */
 import { createReadStream, existsSync, writeFileSync } from "node:fs";
 import { createInterface } from "node:readline";
-import { AttnError, defaultBatchSize, Transformer, translateAll } from "../index.js";
-import { readParallelTsv } from "../data/index.js";
-import { corpusBleu, corpusChrf, evaluateRun, exactMatch, loadData } from "../train/index.js";
+import { AttnError, defaultBatchSize, GPT, Transformer, translateAll } from "../index.js";
+import { readParallelTsv, readText } from "../data/index.js";
+import {
+  corpusBleu,
+  corpusChrf,
+  evaluateRun,
+  exactMatch,
+  languageModelMetrics,
+  loadData,
+} from "../train/index.js";
 import { loadRun } from "./load.js";
 
 interface DecodeFlags {
@@ -41,7 +48,16 @@ export function runEval(o: EvalFlags): void {
   const run = loadRun(o.checkpoint);
   const decode = { beam: o.beam, alpha: o.lengthPenalty, maxLen: o.maxLen };
   let out: Record<string, unknown>;
-  if (o.data) {
+  if (o.data && run.model instanceof GPT) {
+    // A language model is scored on a plain text file: perplexity of next-token prediction.
+    if (o.hyps) throw new AttnError("--hyps is for translation (a GPT has no hypotheses)");
+    const text = readText(o.data);
+    out = {
+      checkpoint: run.dir,
+      data: o.data,
+      ...languageModelMetrics(run.model, run.tokenizer, text, o.limit ?? 100),
+    };
+  } else if (o.data) {
     if (!existsSync(o.data)) throw new AttnError(`--data: file not found: ${o.data}`);
     const model = seq2seq(run.dir, run.model);
     const { pairs: all } = readParallelTsv(o.data, {

@@ -16,6 +16,7 @@ export {
   checkVocab,
   evaluateRun,
   heldOutPairs,
+  languageModelMetrics,
   lmTrainable,
   loadData,
   seq2seqTrainable,

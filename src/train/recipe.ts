@@ -232,7 +232,12 @@ export function evaluateRun(
   model.eval();
   try {
     if (cfg.data.kind === "text")
-      return lmMetrics(model as GPT, tok, data.dev as string, opts.limit ?? cfg.data.evalSize);
+      return languageModelMetrics(
+        model as GPT,
+        tok,
+        data.dev as string,
+        opts.limit ?? cfg.data.evalSize,
+      );
     const pairs = heldOutPairs(cfg, data, opts.limit);
     const hyps = translateAll(
       model as Transformer,
@@ -249,8 +254,13 @@ export function evaluateRun(
   }
 }
 
-/** Mean next-token loss over held-out windows, as perplexity. */
-function lmMetrics(model: GPT, tok: Tokenizer, text: string, windows: number): Metrics {
+/** Mean next-token loss over (at most `windows`) windows of a held-out text, as perplexity. */
+export function languageModelMetrics(
+  model: GPT,
+  tok: Tokenizer,
+  text: string,
+  windows: number,
+): Metrics {
   const ids = tok.encode(text);
   const T = Math.min(model.config.maxLen, 256);
   let total = 0;

@@ -75,6 +75,11 @@ describe("attn import / export", () => {
     ]);
     assert.equal(r.code, 0, r.stderr);
     assert.ok(r.stdout.startsWith("And God said"));
+    const text = path.join(tmp, "held-out.txt");
+    writeFileSync(text, "And God said, Let there be light: and there was light.\n".repeat(4));
+    r = attn(["eval", "--checkpoint", ck, "--data", text, "--json"]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.ok(JSON.parse(r.stdout).perplexity > 1);
     r = attn(["export", "--to", "pytorch", ck, "--out", path.join(tmp, "gpt2-pt")]);
     assert.equal(r.code, 0, r.stderr);
     assert.ok(existsSync(path.join(tmp, "gpt2-pt", "model.safetensors")));
