@@ -16,7 +16,11 @@ export function buildProgram(): Command {
       'Attention Lab: the Transformer of "Attention Is All You Need" — read it, train it, run it, see it.',
     )
     .version(packageVersion(), "-v, --version")
-    .showHelpAfterError("(run attn --help for usage)")
+    // Commander's own errors (a missing option, an unknown command) as one `attn:` line.
+    .configureOutput({
+      outputError: (str, write) =>
+        write(`attn: ${str.replace(/^error: /, "").trim()} (run attn --help for usage)\n`),
+    })
     .exitOverride();
   registerInfo(program);
   registerExplore(program);

@@ -144,6 +144,13 @@ describe("attn train and friends", () => {
     assert.equal(JSON.parse(r.stdout).steps, 14);
   });
   test("bad inputs give one-line errors", () => {
+    // Commander's own messages too, as one attn: line.
+    assertUserError(
+      attn(["train", "--task", "copy"]),
+      /required option '--out <dir>' not specified/,
+    );
+    assertUserError(attn(["nosuch"]), /unknown command 'nosuch' \(run attn --help for usage\)/);
+    assertUserError(attn(["translate", "--beam"]), /option '--beam <k>' argument missing/);
     assertUserError(
       attn(["train", "--data", path.join(tmp, "missing.tsv"), "--out", path.join(tmp, "x")]),
       /data file not found/,
