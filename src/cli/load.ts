@@ -66,8 +66,15 @@ export function loadRun(dirArg: string, opts: { optimizer?: boolean } = {}): Loa
   const dir = resolveCheckpoint(dirArg);
   const checkpoint = loadCheckpoint(dir, { optimizer: opts.optimizer ?? false });
   const config = validateRunConfig(checkpoint.config, `checkpoint ${dir}`);
-  if (!checkpoint.tokenizer) throw new AttnError(`checkpoint ${dir}: tokenizer.json is missing`);
-  const tokenizer = tokenizerFromJSON(checkpoint.tokenizer);
+  if (checkpoint.tokenizer === undefined)
+    throw new AttnError(`checkpoint ${dir}: tokenizer.json is missing`);
+  let tokenizer: Tokenizer;
+  try {
+    tokenizer = tokenizerFromJSON(checkpoint.tokenizer);
+  } catch (e) {
+    if (e instanceof AttnError) throw new AttnError(`checkpoint ${dir}: ${e.message}`);
+    throw e;
+  }
   checkVocab(config.model, tokenizer, `checkpoint ${dir}`);
   checkMemory(config.model, `checkpoint ${dir}: config.json`);
   const model = buildModel(config.model);

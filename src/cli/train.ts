@@ -2,7 +2,7 @@
  * `attn train`: train on a shipped task, a parallel TSV or plain text; save checkpoints; report held-out quality.
  * Over 400 lines as one concern: every flag becomes a validated field of the run config here.
  */
-import { existsSync, mkdirSync, rmSync } from "node:fs";
+import { existsSync, rmSync } from "node:fs";
 import path from "node:path";
 import type { Command } from "commander";
 import {
@@ -20,6 +20,7 @@ import {
   translateAll,
 } from "../index.js";
 import { TASK_NAMES } from "../data/index.js";
+import { makeDirectories } from "../io/index.js";
 import {
   Adam,
   averageCheckpoints,
@@ -254,6 +255,8 @@ async function train(f: TrainFlags): Promise<void> {
   const timeMs = f.time !== undefined ? parseDuration(f.time) : undefined;
   if (timeMs !== undefined && !(timeMs > 0))
     throw new AttnError(`--time must be a duration like 90s, 3m or 1h, got "${f.time}"`);
+  // Before any work: --out must be (or become) a directory.
+  makeDirectories(f.out, "--out");
   const lastDir = path.join(f.out, "last");
   let cfg: RunConfig;
   let tokenizer: Tokenizer;
@@ -368,7 +371,7 @@ async function train(f: TrainFlags): Promise<void> {
     model instanceof GPT
       ? lmTrainable(model, t.labelSmoothing)
       : seq2seqTrainable(model as Transformer, t.labelSmoothing);
-  mkdirSync(f.out, { recursive: true });
+  makeDirectories(f.out, "--out");
   // A resumed run writes its own average at the end; an older one would no longer be the final model.
   if (resuming) rmSync(path.join(f.out, "average"), { recursive: true, force: true });
   const quickEval = Math.min(200, cfg.data.evalSize);

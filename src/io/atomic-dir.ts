@@ -26,7 +26,7 @@ import { randomBytes } from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
 import { AttnError } from "../errors.js";
-import { errorReason, syncDirectory, writeNewFileDurable } from "./atomic.js";
+import { errorReason, makeDirectories, syncDirectory, writeNewFileDurable } from "./atomic.js";
 
 export type WriteStage = "files-written" | "moved-aside" | "swapped" | "done";
 
@@ -49,7 +49,13 @@ function leftoverPattern(base: string, kinds: string): RegExp {
 }
 
 export function statOrNull(p: string): fs.Stats | null {
-  return fs.statSync(p, { throwIfNoEntry: false }) ?? null;
+  try {
+    return fs.statSync(p, { throwIfNoEntry: false }) ?? null;
+  } catch (e) {
+    // A path through a file (out/last where out is a file) names nothing.
+    if ((e as NodeJS.ErrnoException).code === "ENOTDIR") return null;
+    throw e;
+  }
 }
 
 /**
@@ -122,7 +128,7 @@ export function writeDirectoryAtomic(
   let tmp: string | null = null;
   let old: string | null = null;
   try {
-    fs.mkdirSync(parent, { recursive: true });
+    makeDirectories(parent, o.what ?? "directory");
     recoverLeftovers(target);
     const st = statOrNull(target);
     if (st && !st.isDirectory()) throw new AttnError("it exists and is not a directory");

@@ -91,3 +91,43 @@ export function syncDirectory(dir: string): void {
     }
   }
 }
+
+/**
+ * mkdir -p, one level at a time: an existing non-directory on the way, or a parent that
+ * refuses (a /proc path), is an AttnError naming `what`. (Node's recursive mkdir retries
+ * forever when the kernel answers ENOENT for a directory that exists, as procfs does.)
+ */
+export function makeDirectories(dir: string, what: string): void {
+  const target = path.resolve(dir);
+  const missing: string[] = [];
+  let at = target;
+  for (;;) {
+    let st: fs.Stats | null = null;
+    try {
+      st = fs.statSync(at);
+    } catch (e) {
+      if (
+        (e as NodeJS.ErrnoException).code !== "ENOENT" &&
+        (e as NodeJS.ErrnoException).code !== "ENOTDIR"
+      )
+        throw new AttnError(`${what} ${dir}: cannot use ${at} (${errorReason(e)})`);
+    }
+    if (st) {
+      if (!st.isDirectory())
+        throw new AttnError(`${what} ${dir}: ${at} exists and is not a directory`);
+      break;
+    }
+    missing.unshift(at);
+    const up = path.dirname(at);
+    if (up === at) break;
+    at = up;
+  }
+  for (const d of missing) {
+    try {
+      fs.mkdirSync(d);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === "EEXIST" && fs.statSync(d).isDirectory()) continue;
+      throw new AttnError(`${what} ${dir}: cannot create ${d} (${errorReason(e)})`);
+    }
+  }
+}

@@ -139,6 +139,27 @@ function elementCount(shape: readonly unknown[], where: () => string): number {
  * Parse and validate a safetensors file held in memory. The returned tensors'
  * bytes are views into `buf` (no copy).
  */
+/** Deepest nesting a header may have: {name: {shape: [...]}} needs 3; the rest is slack. */
+const MAX_HEADER_DEPTH = 16;
+
+/** The deepest bracket nesting of a JSON text (outside strings), in one pass. */
+function jsonDepth(text: string): number {
+  let depth = 0;
+  let max = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 0x5c)
+        i++; // backslash: skip the escaped character
+      else if (c === 0x22) inString = false;
+    } else if (c === 0x22) inString = true;
+    else if (c === 0x7b || c === 0x5b) max = Math.max(max, ++depth);
+    else if (c === 0x7d || c === 0x5d) depth--;
+  }
+  return max;
+}
+
 export function parseSafetensors(buf: Uint8Array, opts: ParseOptions = {}): SafetensorsFile {
   const src = opts.source ?? "safetensors data";
   const maxHeader = opts.maxHeaderBytes ?? DEFAULT_MAX_HEADER_BYTES;
@@ -170,6 +191,11 @@ export function parseSafetensors(buf: Uint8Array, opts: ParseOptions = {}): Safe
   } catch {
     return fail("header is not valid UTF-8");
   }
+  const depth = jsonDepth(text);
+  if (depth > MAX_HEADER_DEPTH)
+    fail(
+      `header nests ${depth} levels deep (a safetensors header needs ${MAX_HEADER_DEPTH} at most)`,
+    );
   let header: unknown;
   try {
     header = JSON.parse(text);

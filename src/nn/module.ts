@@ -79,8 +79,10 @@ export abstract class Module {
   ): void {
     const own = this.stateDict();
     if (strict) {
+      // Names from a file may be anything: shown cut to 80 characters.
+      const cut = (k: string) => (k.length > 80 ? `${k.slice(0, 77)}...` : k);
       const missing = [...own.keys()].filter((k) => !state.has(k));
-      const unexpected = [...state.keys()].filter((k) => !own.has(k));
+      const unexpected = [...state.keys()].filter((k) => !own.has(k)).map(cut);
       if (missing.length > 0 || unexpected.length > 0) {
         throw new AttnError(
           `loadStateDict: ${missing.length ? `missing ${missing.slice(0, 5).join(", ")}${missing.length > 5 ? ", ..." : ""}` : ""}${missing.length && unexpected.length ? "; " : ""}${unexpected.length ? `unexpected ${unexpected.slice(0, 5).join(", ")}${unexpected.length > 5 ? ", ..." : ""}` : ""}`,

@@ -287,6 +287,16 @@ export function validateRunConfig(cfg: unknown, where: string): RunConfig {
   if (c?.format !== "attention-lab-run" || !c.model || !c.data || !c.train) {
     throw new AttnError(`${where}: config.json is not an Attention Lab run configuration`);
   }
-  c.model = validateConfig(c.model);
+  const kind = (c.data as { kind?: unknown }).kind;
+  if (kind !== "task" && kind !== "tsv" && kind !== "text")
+    throw new AttnError(
+      `${where}: config.json: data.kind must be "task", "tsv" or "text", got ${String(JSON.stringify(kind)).slice(0, 40)}`,
+    );
+  try {
+    c.model = validateConfig(c.model);
+  } catch (e) {
+    if (e instanceof AttnError) throw new AttnError(`${where}: config.json: ${e.message}`);
+    throw e;
+  }
   return c;
 }

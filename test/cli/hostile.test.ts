@@ -1,0 +1,124 @@
+/**
+ * Regression tests of the hostile-input probe (issue "Hostile files and flags"): each case
+ * that once crashed, hung or allocated gigabytes now ends in one `attn:` line and exit 1.
+ */
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { test } from "node:test";
+import { fileURLToPath } from "node:url";
+import { importToCheckpoint } from "../../src/cli/interop.js";
+
+const ROOT = fileURLToPath(new URL("../../", import.meta.url));
+const MAIN = path.join(ROOT, "src/cli/main.ts");
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "attn-hostile-"));
+const base = path.join(tmp, "base");
+importToCheckpoint("hf-marian", path.join(ROOT, "test/fixtures/hf/marian"), base);
+
+function attn(args: string[]) {
+  const r = spawnSync(process.execPath, ["--import", "tsx", MAIN, ...args], {
+    cwd: ROOT,
+    encoding: "utf8",
+    timeout: 60_000,
+  });
+  return { code: r.status ?? -1, stderr: r.stderr, signal: r.signal };
+}
+
+function oneLine(r: ReturnType<typeof attn>, re: RegExp): void {
+  assert.equal(r.signal, null, "finished (no hang, no crash)");
+  assert.equal(r.code, 1, r.stderr);
+  const lines = r.stderr.trim().split("\n");
+  assert.equal(lines.length, 1, r.stderr);
+  assert.match(lines[0], /^attn: /);
+  assert.match(lines[0], re);
+}
+
+/** A copy of the base checkpoint with `edit` applied to its files. */
+function variant(name: string, edit: (dir: string) => void): string {
+  const dir = path.join(tmp, name);
+  fs.cpSync(base, dir, { recursive: true });
+  edit(dir);
+  return dir;
+}
+
+function editConfig(dir: string, fn: (c: Record<string, Record<string, unknown>>) => void): void {
+  const f = path.join(dir, "config.json");
+  const c = JSON.parse(fs.readFileSync(f, "utf8"));
+  fn(c);
+  fs.writeFileSync(f, JSON.stringify(c));
+}
+
+const cases: [string, (dir: string) => void, RegExp][] = [
+  [
+    "huge d_model",
+    (d) => editConfig(d, (c) => Object.assign(c.model, { dModel: 131072, heads: 1 })),
+    /dModel is 131072, above the limit/,
+  ],
+  [
+    "100,000 decoder layers",
+    (d) => editConfig(d, (c) => Object.assign(c.model, { decoderLayers: 100000 })),
+    /decoderLayers is 100000/,
+  ],
+  [
+    "dFF 1e9",
+    (d) => editConfig(d, (c) => Object.assign(c.model, { dFF: 1e9 })),
+    /dFF is 1000000000/,
+  ],
+  [
+    "lnEps as a string",
+    (d) => editConfig(d, (c) => Object.assign(c.model, { lnEps: "1e-5" })),
+    /lnEps must be a number/,
+  ],
+  [
+    'shareEmbeddings: "yes"',
+    (d) => editConfig(d, (c) => Object.assign(c.model, { shareEmbeddings: "yes" })),
+    /shareEmbeddings must be true or false/,
+  ],
+  [
+    "an unknown data.kind",
+    (d) => editConfig(d, (c) => Object.assign(c.data, { kind: "zzz" })),
+    /data\.kind must be/,
+  ],
+  [
+    "/dev/zero as the data",
+    (d) => editConfig(d, (c) => Object.assign(c.data, { path: "/dev/zero" })),
+    /not a regular file: \/dev\/zero/,
+  ],
+  [
+    "a tokenizer.json holding null",
+    (d) => fs.writeFileSync(path.join(d, "tokenizer.json"), "null"),
+    /tokenizer\.json: expected an object/,
+  ],
+  [
+    "a shape nested 10,000 deep",
+    (d) => {
+      const deep = `${"[".repeat(10000)}${"]".repeat(10000)}`;
+      const h = Buffer.from(`{"a":{"dtype":"F32","shape":${deep},"data_offsets":[0,4]}}`);
+      const n = Buffer.alloc(8);
+      n.writeBigUInt64LE(BigInt(h.length));
+      fs.writeFileSync(path.join(d, "model.safetensors"), Buffer.concat([n, h, Buffer.alloc(4)]));
+    },
+    /header nests 10002 levels deep/,
+  ],
+];
+
+for (const [name, edit, re] of cases) {
+  test(`eval on a checkpoint with ${name}: one line`, () => {
+    oneLine(attn(["eval", "--checkpoint", variant(name.replace(/\W+/g, "-"), edit)]), re);
+  });
+}
+
+test("--out an existing file, or under /proc: one line, no hang", () => {
+  const file = path.join(tmp, "a-file");
+  fs.writeFileSync(file, "x");
+  oneLine(
+    attn(["train", "--task", "copy", "--steps", "1", "--out", file]),
+    /exists and is not a directory/,
+  );
+  oneLine(
+    attn(["train", "--task", "copy", "--steps", "1", "--out", "/proc/attn-x/y"]),
+    /--out \/proc\/attn-x\/y: cannot create/,
+  );
+});
