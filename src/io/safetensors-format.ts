@@ -511,6 +511,18 @@ export function bf16BitsToNumber(h: number): number {
  * The tensor's values as a new Float32Array (always a copy). F16 and BF16 are
  * exact; F64 and 64-bit integers round to nearest float32; BOOL gives 0 or 1.
  */
+/**
+ * A weight's values as float32. Weights are floating point: an integer dtype (an F32 header
+ * relabelled I32 has the same size) is refused, naming the tensor.
+ */
+export function weightValues(t: RawTensor, name: string, source: string): Float32Array {
+  if (t.dtype !== "F32" && t.dtype !== "F16" && t.dtype !== "BF16" && t.dtype !== "F64")
+    throw new AttnError(
+      `${source}: tensor ${show(name)} has dtype ${t.dtype}; weights must be floating point (F32, F16, BF16 or F64)`,
+    );
+  return toFloat32(t, name);
+}
+
 export function toFloat32(t: RawTensor, name?: string): Float32Array {
   const n = checkRaw(t, "toFloat32", name);
   const b = t.bytes;

@@ -34,7 +34,7 @@ import {
   type SafetensorsFile,
   serializeSafetensors,
   type TensorToWrite,
-  toFloat32,
+  weightValues,
 } from "../io/safetensors.js";
 import { Module } from "../nn/module.js";
 import type { Tensor } from "../tensor/index.js";
@@ -280,7 +280,7 @@ function parseOptimizer(bytes: Uint8Array, dir: string): OptimizerCheckpoint {
         `checkpoint ${dir}: ${OPTIMIZER_FILE} has tensor ${JSON.stringify(name)}, expected m.<name> or v.<name>`,
       );
     }
-    which.set(name.slice(2), toFloat32(t, name));
+    which.set(name.slice(2), weightValues(t, name, `checkpoint ${dir}: ${OPTIMIZER_FILE}`));
   }
   return { type, step, metadata: f.metadata, m, v };
 }
@@ -293,7 +293,10 @@ function readFrom(where: string, dir: string, opts: LoadOptions): LoadedCheckpoi
   const model = parseTensors(readBytes(where, MODEL_FILE, dir, true), MODEL_FILE, dir);
   const state = new Map<string, { shape: number[]; values: Float32Array }>();
   for (const [name, t] of model.tensors) {
-    state.set(name, { shape: t.shape.slice(), values: toFloat32(t, name) });
+    state.set(name, {
+      shape: t.shape.slice(),
+      values: weightValues(t, name, `checkpoint ${dir}: ${MODEL_FILE}`),
+    });
   }
   const out: LoadedCheckpoint = { dir: where, config, state };
   if (opts.optimizer !== false) {

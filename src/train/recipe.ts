@@ -287,11 +287,79 @@ export function validateRunConfig(cfg: unknown, where: string): RunConfig {
   if (c?.format !== "attention-lab-run" || !c.model || !c.data || !c.train) {
     throw new AttnError(`${where}: config.json is not an Attention Lab run configuration`);
   }
+  const bad = (field: string, why: string, v: unknown): never => {
+    const shown = String(JSON.stringify(v) ?? v);
+    throw new AttnError(
+      `${where}: config.json: ${field} ${why}, got ${shown.length > 40 ? `${shown.slice(0, 37)}...` : shown}`,
+    );
+  };
+  if (c.version !== 1) bad("version", "must be 1", c.version);
   const kind = (c.data as { kind?: unknown }).kind;
   if (kind !== "task" && kind !== "tsv" && kind !== "text")
-    throw new AttnError(
-      `${where}: config.json: data.kind must be "task", "tsv" or "text", got ${String(JSON.stringify(kind)).slice(0, 40)}`,
-    );
+    bad("data.kind", 'must be "task", "tsv" or "text"', kind);
+  type Check = "int0" | "int1" | "pos" | "nonneg" | "unit" | "frac" | "string";
+  const ok: Record<Check, (v: unknown) => boolean> = {
+    int0: (v) => Number.isSafeInteger(v) && (v as number) >= 0,
+    int1: (v) => Number.isSafeInteger(v) && (v as number) >= 1,
+    pos: (v) => typeof v === "number" && Number.isFinite(v) && v > 0,
+    nonneg: (v) => typeof v === "number" && Number.isFinite(v) && v >= 0,
+    unit: (v) => typeof v === "number" && v >= 0 && v <= 1,
+    frac: (v) => typeof v === "number" && v >= 0 && v < 1,
+    string: (v) => typeof v === "string",
+  };
+  const why: Record<Check, string> = {
+    int0: "must be an integer >= 0",
+    int1: "must be an integer >= 1",
+    pos: "must be a number > 0",
+    nonneg: "must be a number >= 0",
+    unit: "must be a number in [0, 1]",
+    frac: "must be a number in [0, 1)",
+    string: "must be a string",
+  };
+  const fields = (part: "data" | "train", spec: Record<string, Check>, optional: string[] = []) => {
+    const obj = c[part] as unknown as Record<string, unknown>;
+    for (const [k, check] of Object.entries(spec)) {
+      if (obj[k] === undefined && optional.includes(k)) continue;
+      if (!ok[check](obj[k])) bad(`${part}.${k}`, why[check], obj[k]);
+    }
+  };
+  const d = c.data as unknown as Record<string, unknown>;
+  if (kind === "task")
+    fields("data", { task: "string", trainSeed: "int0", evalSeed: "int0", evalSize: "int0" });
+  if (kind === "text") fields("data", { path: "string", holdout: "frac", evalSize: "int0" });
+  if (kind === "tsv") {
+    fields("data", { path: "string", maxLen: "int1", evalSize: "int0", dev: "string" }, ["dev"]);
+    for (const k of ["src", "tgt"])
+      if (!ok.string(d[k]) && !ok.int0(d[k]))
+        bad(`data.${k}`, "must be a column name or index", d[k]);
+    if (d.onBadLine !== "skip" && d.onBadLine !== "error")
+      bad("data.onBadLine", 'must be "skip" or "error"', d.onBadLine);
+    if (d.columns !== undefined && !(Array.isArray(d.columns) && d.columns.every(ok.string)))
+      bad("data.columns", "must be a list of names", d.columns);
+  }
+  fields(
+    "train",
+    {
+      batchSize: "int1",
+      maxTokens: "int1",
+      steps: "int0",
+      timeMs: "pos",
+      lr: "pos",
+      warmup: "int0",
+      minLrFraction: "unit",
+      averageLast: "int0",
+      averageEvery: "unit",
+      labelSmoothing: "frac",
+      clipNorm: "nonneg",
+      weightDecay: "nonneg",
+      seed: "int0",
+      evalEvery: "int0",
+    },
+    ["timeMs", "minLrFraction", "averageLast", "averageEvery"],
+  );
+  const schedule = (c.train as { schedule?: unknown }).schedule;
+  if (!["cosine", "linear", "paper", "constant"].includes(schedule as string))
+    bad("train.schedule", 'must be "cosine", "linear", "paper" or "constant"', schedule);
   try {
     c.model = validateConfig(c.model);
   } catch (e) {

@@ -18,7 +18,7 @@ import {
   parseSafetensors,
   serializeSafetensors,
   type TensorToWrite,
-  toFloat32,
+  weightValues,
 } from "../safetensors-format.js";
 import { gpt2FromHf, gpt2ToHf } from "./gpt2.js";
 import { marianFromHf, marianToHf } from "./marian.js";
@@ -75,7 +75,7 @@ function readWeights(dir: string): Weights {
     const file = path.join(dir, f);
     const parsed = parseSafetensors(fs.readFileSync(file), { source: file });
     for (const [name, t] of parsed.tensors)
-      w.set(name, { shape: t.shape.slice(), values: toFloat32(t, name) });
+      w.set(name, { shape: t.shape.slice(), values: weightValues(t, name, file) });
   }
   return w;
 }
