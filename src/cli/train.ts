@@ -121,9 +121,9 @@ export function registerTrain(program: Command): void {
     )
     .requiredOption("--out <dir>", "run directory: checkpoints go to DIR/last and DIR/best")
     .option("--model <preset>", `model preset (${presetNames().join(", ")})`)
-    .option("--d-model <n>", "model width", intFlag("d-model"))
-    .option("--heads <n>", "attention heads", intFlag("heads"))
-    .option("--d-ff <n>", "feed-forward width", intFlag("d-ff"))
+    .option("--d-model <n>", "model width", intFlag("d-model", 1, 1 << 16))
+    .option("--heads <n>", "attention heads", intFlag("heads", 1, 1 << 12))
+    .option("--d-ff <n>", "feed-forward width", intFlag("d-ff", 1, 1 << 18))
     .option("--layers <n>", "layers per stack", intFlag("layers", 1, 48))
     .option("--dropout <p>", "dropout", floatFlag("dropout", 0, 0.99))
     .option(
@@ -155,9 +155,13 @@ export function registerTrain(program: Command): void {
     .option(
       "--batch-size <n>",
       "examples (tasks) or sequences (text) per step",
-      intFlag("batch-size"),
+      intFlag("batch-size", 1, 1 << 16),
     )
-    .option("--max-tokens <n>", "padded tokens per batch (TSV corpora)", intFlag("max-tokens", 16))
+    .option(
+      "--max-tokens <n>",
+      "padded tokens per batch (TSV corpora)",
+      intFlag("max-tokens", 16, 1 << 22),
+    )
     .option("--lr <x>", "peak learning rate", floatFlag("lr", 0, 10))
     .option("--warmup <n>", "warm-up steps", intFlag("warmup", 0))
     .option(

@@ -122,3 +122,44 @@ test("--out an existing file, or under /proc: one line, no hang", () => {
     /--out \/proc\/attn-x\/y: cannot create/,
   );
 });
+
+test("sizes on the command line are bounded: one line, nothing allocated", () => {
+  oneLine(
+    attn(["train", "--task", "copy", "--out", path.join(tmp, "b"), "--batch-size", "1000000000"]),
+    /--batch-size must be an integer in 1\.\.65536/,
+  );
+  oneLine(
+    attn(["train", "--task", "copy", "--out", path.join(tmp, "b"), "--d-ff", "1000000000"]),
+    /--d-ff must be an integer in 1\.\.262144/,
+  );
+  oneLine(
+    attn(["info", "--d-model", "100000", "--heads", "1"]),
+    /dModel is 100000, above the limit of 65536/,
+  );
+});
+
+test("weights relabelled as integers, and a 1 MB tensor name: one short line", () => {
+  const relabel = variant("relabel", (d) => {
+    const f = path.join(d, "model.safetensors");
+    const b = fs.readFileSync(f);
+    const n = Number(b.readBigUInt64LE(0));
+    const header = b
+      .subarray(8, 8 + n)
+      .toString("utf8")
+      .replaceAll('"F32"', '"I32"');
+    fs.writeFileSync(f, Buffer.concat([b.subarray(0, 8), Buffer.from(header), b.subarray(8 + n)]));
+  });
+  oneLine(attn(["eval", "--checkpoint", relabel]), /has dtype I32; weights must be floating point/);
+  const longName = variant("long-name", (d) => {
+    const name = "x".repeat(1 << 20);
+    const h = Buffer.from(
+      JSON.stringify({ [name]: { dtype: "F32", shape: [1], data_offsets: [0, 4] } }),
+    );
+    const n = Buffer.alloc(8);
+    n.writeBigUInt64LE(BigInt(h.length));
+    fs.writeFileSync(path.join(d, "model.safetensors"), Buffer.concat([n, h, Buffer.alloc(4)]));
+  });
+  const r = attn(["eval", "--checkpoint", longName]);
+  oneLine(r, /unexpected x+\.\.\./);
+  assert.ok(r.stderr.length < 1000, `${r.stderr.length} characters`);
+});
