@@ -47,6 +47,11 @@ export const MAX_BPE_VOCAB = 1 << 24;
 /** Chunks longer than this (UTF-16 units) are cut into pieces, which bounds encoding cost. */
 export const MAX_CHUNK_LENGTH = 256;
 
+/** The longest token encoding can produce: a whole chunk of 4-byte characters. */
+const MAX_TOKEN_BYTES = 4 * MAX_CHUNK_LENGTH;
+/** All merged tokens' bytes together (a 1M-merge vocabulary of 64-byte tokens fits). */
+const MAX_TOTAL_TOKEN_BYTES = 1 << 26;
+
 /**
  * Chunks: an optional single space followed by letters (with combining marks), or by digits, or
  * by other non-space symbols; or a run of whitespace, except that a space just before a
@@ -88,6 +93,12 @@ function checkMerges(merges: unknown, fail: (message: string) => never): [number
   }
   const seen = new Map<string, number>();
   const out: [number, number][] = [];
+  // Token lengths in bytes, known before any token is built: a chain of merges that each
+  // extend the last would otherwise cost memory quadratic in the file's size.
+  const length: number[] = Array.from({ length: BYTE_VOCAB_SIZE }, (_, i) =>
+    i < NUM_SPECIAL ? 0 : 1,
+  );
+  let total = 0;
   merges.forEach((m: unknown, i: number) => {
     if (!Array.isArray(m) || m.length !== 2) {
       fail(`merge #${i} must be a pair [id, id], got ${JSON.stringify(m)}`);
@@ -105,6 +116,17 @@ function checkMerges(merges: unknown, fail: (message: string) => never): [number
     const prev = seen.get(key);
     if (prev !== undefined) fail(`merge #${i} [${key}] repeats merge #${prev}`);
     seen.set(key, i);
+    const n = length[m[0]] + length[m[1]];
+    // A chunk is at most MAX_CHUNK_LENGTH UTF-16 units (4 bytes each in UTF-8): no longer
+    // token can ever be produced by encoding.
+    if (n > MAX_TOKEN_BYTES)
+      fail(
+        `merge #${i} [${key}] makes a token of ${n} bytes; tokens have at most ${MAX_TOKEN_BYTES}`,
+      );
+    total += n;
+    if (total > MAX_TOTAL_TOKEN_BYTES)
+      fail(`the merges' tokens take more than ${MAX_TOTAL_TOKEN_BYTES} bytes in all`);
+    length.push(n);
     out.push([m[0], m[1]]);
   });
   return out;

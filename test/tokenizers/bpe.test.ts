@@ -3,6 +3,7 @@ import { test } from "node:test";
 import { AttnError } from "../../src/errors.js";
 import {
   BOS_ID,
+  BpeTokenizer,
   EOS_ID,
   MAX_BPE_VOCAB,
   pretokenize,
@@ -190,4 +191,19 @@ test("bpe: save / load gives identical encodings", () => {
   for (const s of [...UNICODE_SAMPLES, "something else entirely ☃"]) {
     assert.deepEqual(back.encode(s), tok.encode(s));
   }
+});
+
+test("a chain of merges that each extend the last is refused in linear time (no quadratic memory)", () => {
+  const merges: [number, number][] = [];
+  let prev = 4 + 97;
+  for (let i = 0; i < 60_000; i++) {
+    merges.push([prev, 4 + 97]);
+    prev = 260 + i;
+  }
+  const t0 = performance.now();
+  assert.throws(
+    () => new BpeTokenizer(merges),
+    /merge #1023 .* makes a token of 1025 bytes; tokens have at most 1024/,
+  );
+  assert.ok(performance.now() - t0 < 2000);
 });
