@@ -5,7 +5,8 @@ import { isUserError } from "../index.js";
 export function reportAndExit(e: unknown): never {
   if (e instanceof CommanderError) process.exit(e.exitCode);
   if (isUserError(e)) {
-    process.stderr.write(`attn: ${e.message}\n`);
+    // One line, always: a quoted snippet of a file (a JSON parser's message) may hold newlines.
+    process.stderr.write(`attn: ${e.message.replace(/\s*\n\s*/g, " ")}\n`);
     process.exit(1);
   }
   // Anything else is our bug: keep the stack so it can be reported.

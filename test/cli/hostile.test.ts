@@ -87,6 +87,15 @@ const cases: [string, (dir: string) => void, RegExp][] = [
     /not a regular file: \/dev\/zero/,
   ],
   [
+    "a config.json that is not JSON",
+    (d) =>
+      fs.writeFileSync(
+        path.join(d, "config.json"),
+        '{\n  "format": "attention-lab-run",\n  oops\n}\n',
+      ),
+    /config\.json is not valid JSON/,
+  ],
+  [
     "a tokenizer.json holding null",
     (d) => fs.writeFileSync(path.join(d, "tokenizer.json"), "null"),
     /tokenizer\.json: expected an object/,
