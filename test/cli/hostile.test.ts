@@ -87,6 +87,42 @@ const cases: [string, (dir: string) => void, RegExp][] = [
     /not a regular file: \/dev\/zero/,
   ],
   [
+    "version 2",
+    (d) => editConfig(d, (c) => Object.assign(c, { version: 2 })),
+    /version must be 1, got 2/,
+  ],
+  [
+    'version "1"',
+    (d) => editConfig(d, (c) => Object.assign(c, { version: "1" })),
+    /version must be 1, got "1"/,
+  ],
+  [
+    'data.evalSize "x"',
+    (d) => editConfig(d, (c) => Object.assign(c.data, { evalSize: "x" })),
+    /data\.evalSize must be an integer >= 0, got "x"/,
+  ],
+  [
+    "a million encoder layers",
+    (d) => editConfig(d, (c) => Object.assign(c.model, { encoderLayers: 1e6 })),
+    /encoderLayers is 1000000, above the limit/,
+  ],
+  [
+    "maxLen 1e9",
+    (d) => editConfig(d, (c) => Object.assign(c.model, { maxLen: 1e9 })),
+    /maxLen is 1000000000/,
+  ],
+  [
+    "__metadata__ nested 10,000 deep",
+    (d) => {
+      const deep = `${"[".repeat(10000)}${"]".repeat(10000)}`;
+      const h = Buffer.from(`{"__metadata__":{"a":${deep}}}`);
+      const n = Buffer.alloc(8);
+      n.writeBigUInt64LE(BigInt(h.length));
+      fs.writeFileSync(path.join(d, "model.safetensors"), Buffer.concat([n, h]));
+    },
+    /header nests 10002 levels deep/,
+  ],
+  [
     "a config.json that is not JSON",
     (d) =>
       fs.writeFileSync(
