@@ -77,6 +77,15 @@ export function loadRun(dirArg: string, opts: { optimizer?: boolean } = {}): Loa
   }
   checkVocab(config.model, tokenizer, `checkpoint ${dir}`);
   checkMemory(config.model, `checkpoint ${dir}: config.json`);
+  // Before building: the file must hold as many values as the config's model has parameters
+  // (an edited config would otherwise allocate a model the weights never fit).
+  let stored = 0;
+  for (const t of checkpoint.state.values()) stored += t.values.length;
+  const expected = parameterCount(config.model);
+  if (stored !== expected)
+    throw new AttnError(
+      `checkpoint ${dir}: ${MODEL_FILE} holds ${stored.toLocaleString("en-US")} values, config.json's model has ${expected.toLocaleString("en-US")} parameters (was it made by another model?)`,
+    );
   const model = buildModel(config.model);
   try {
     model.loadStateDict(checkpoint.state);
