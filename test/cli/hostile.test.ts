@@ -214,3 +214,70 @@ test("weights relabelled as integers, and a 1 MB tensor name: one short line", (
   oneLine(r, /holds 1 values|unexpected x+\.\.\./);
   assert.ok(r.stderr.length < 1000, `${r.stderr.length} characters`);
 });
+
+/** A bpe tokenizer.json with these merges, in place of the checkpoint's. */
+function withMerges(name: string, merges: [number, number][]): string {
+  return variant(name, (d) => {
+    const json = {
+      type: "bpe",
+      version: 1,
+      specialTokens: ["<pad>", "<bos>", "<eos>", "<unk>"],
+      pretokenizer: "bytelevel-v1",
+      merges,
+    };
+    fs.writeFileSync(path.join(d, "tokenizer.json"), JSON.stringify(json));
+  });
+}
+
+test("tokenizer.json: a 60k merge chain and a million merges are answered in seconds, in one line", () => {
+  const chain: [number, number][] = [];
+  for (let i = 0, prev = 101; i < 60_000; i++, prev = 260 + i - 1) chain.push([prev, 101]);
+  oneLine(
+    attn(["eval", "--checkpoint", withMerges("chain", chain)]),
+    /makes a token of 1025 bytes/,
+  );
+  const million: [number, number][] = [];
+  for (let a = 0; a < 256; a++) for (let b = 0; b < 256; b++) million.push([4 + a, 4 + b]);
+  for (let i = 0; million.length < 1_000_000; i++)
+    million.push([260 + (i % 65536), 4 + Math.floor(i / 65536)]);
+  const t0 = performance.now();
+  oneLine(
+    attn(["eval", "--checkpoint", withMerges("million", million)]),
+    /vocabulary of 509, tokenizer\.json has 1000260/,
+  );
+  assert.ok(performance.now() - t0 < 30_000);
+});
+
+test("config.json without a version: one line", () => {
+  oneLine(
+    attn([
+      "eval",
+      "--checkpoint",
+      variant("no-version", (d) =>
+        editConfig(d, (c) => delete (c as Record<string, unknown>).version),
+      ),
+    ]),
+    /version must be 1/,
+  );
+});
+
+test("a 5-million-character TSV line trains (BPE) without an internal error", () => {
+  const tsv = path.join(tmp, "long-line.tsv");
+  fs.writeFileSync(tsv, `${"x".repeat(5_000_000)}\ty\nhola\thello\nadiós\tgoodbye\n`);
+  const r = attn([
+    "train",
+    "--data",
+    tsv,
+    "--src",
+    "0",
+    "--tgt",
+    "1",
+    "--out",
+    path.join(tmp, "long"),
+    "--steps",
+    "1",
+    "--vocab",
+    "300",
+  ]);
+  assert.equal(r.code, 0, r.stderr);
+});
