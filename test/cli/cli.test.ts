@@ -1,37 +1,11 @@
 /** The `attn` command as a user meets it: results, and one-line errors without stack traces for bad input. */
 import assert from "node:assert/strict";
-import { spawn, spawnSync } from "node:child_process";
+import { spawn } from "node:child_process";
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync, existsSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { describe, test } from "node:test";
-import { fileURLToPath } from "node:url";
-
-const ROOT = fileURLToPath(new URL("../../", import.meta.url));
-const MAIN = path.join(ROOT, "src/cli/main.ts");
-
-function attn(args: string[], input?: string): { code: number; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, ["--import", "tsx", MAIN, ...args], {
-    cwd: ROOT,
-    encoding: "utf8",
-    input,
-    timeout: 120_000,
-  });
-  return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
-}
-
-/** A user error: non-zero exit, one line on stderr starting "attn:", no stack trace. */
-function assertUserError(r: { code: number; stderr: string }, re: RegExp): void {
-  assert.notEqual(r.code, 0);
-  const lines = r.stderr
-    .trim()
-    .split("\n")
-    .filter((l) => !l.startsWith("attn: warning"));
-  assert.equal(lines.length, 1, `expected one line, got:\n${r.stderr}`);
-  assert.match(lines[0], /^attn: /);
-  assert.match(lines[0], re);
-  assert.doesNotMatch(r.stderr, /\n\s+at /, "no stack trace");
-}
+import { attn, assertUserError, MAIN, ROOT } from "../helpers/cli.js";
 
 const tmp = mkdtempSync(path.join(tmpdir(), "attn-cli-"));
 

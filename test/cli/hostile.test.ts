@@ -3,37 +3,18 @@
  * that once crashed, hung or allocated gigabytes now ends in one `attn:` line and exit 1.
  */
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { test } from "node:test";
-import { fileURLToPath } from "node:url";
 import { importToCheckpoint } from "../../src/cli/interop.js";
+import { attn, assertUserError, ROOT } from "../helpers/cli.js";
 
-const ROOT = fileURLToPath(new URL("../../", import.meta.url));
-const MAIN = path.join(ROOT, "src/cli/main.ts");
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "attn-hostile-"));
 const base = path.join(tmp, "base");
 importToCheckpoint("hf-marian", path.join(ROOT, "test/fixtures/hf/marian"), base);
 
-function attn(args: string[]) {
-  const r = spawnSync(process.execPath, ["--import", "tsx", MAIN, ...args], {
-    cwd: ROOT,
-    encoding: "utf8",
-    timeout: 60_000,
-  });
-  return { code: r.status ?? -1, stderr: r.stderr, signal: r.signal };
-}
-
-function oneLine(r: ReturnType<typeof attn>, re: RegExp): void {
-  assert.equal(r.signal, null, "finished (no hang, no crash)");
-  assert.equal(r.code, 1, r.stderr);
-  const lines = r.stderr.trim().split("\n");
-  assert.equal(lines.length, 1, r.stderr);
-  assert.match(lines[0], /^attn: /);
-  assert.match(lines[0], re);
-}
+const oneLine = assertUserError;
 
 /** A copy of the base checkpoint with `edit` applied to its files. */
 function variant(name: string, edit: (dir: string) => void): string {

@@ -1,33 +1,12 @@
 /** `attn import` and `attn export` as a user meets them, and their one-line errors. */
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { describe, test } from "node:test";
-import { fileURLToPath } from "node:url";
+import { attn, assertUserError, ROOT } from "../helpers/cli.js";
 
-const ROOT = fileURLToPath(new URL("../../", import.meta.url));
-const MAIN = path.join(ROOT, "src/cli/main.ts");
 const HF = path.join(ROOT, "test", "fixtures", "hf");
-
-function attn(args: string[], input?: string) {
-  const r = spawnSync(process.execPath, ["--import", "tsx", MAIN, ...args], {
-    cwd: ROOT,
-    encoding: "utf8",
-    input,
-    timeout: 120_000,
-  });
-  return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
-}
-
-function assertUserError(r: { code: number; stderr: string }, re: RegExp): void {
-  assert.notEqual(r.code, 0);
-  const lines = r.stderr.trim().split("\n");
-  assert.equal(lines.length, 1, `expected one line, got:\n${r.stderr}`);
-  assert.match(lines[0], /^attn: /);
-  assert.match(lines[0], re);
-}
 
 const tmp = mkdtempSync(path.join(tmpdir(), "attn-interop-"));
 

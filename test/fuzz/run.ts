@@ -102,6 +102,18 @@ function mutateJson(v: unknown): unknown {
   return copy;
 }
 
+/** A JSON document mutated by value (most often) or by bytes (what still parses, else null). */
+function mutateDocument(v: unknown): unknown {
+  if (rand() < 0.8) return mutateJson(v);
+  try {
+    return JSON.parse(
+      new TextDecoder().decode(mutateBytes(new TextEncoder().encode(JSON.stringify(v)))),
+    );
+  } catch {
+    return null;
+  }
+}
+
 type Outcome = "refused" | "accepted" | "crash" | "silent";
 interface Counts {
   refused: number;
@@ -212,20 +224,7 @@ const results: Record<string, Counts> = {};
   );
   const c = (results.config = fresh());
   for (let i = 0; i < N; i++) {
-    const mutant =
-      rand() < 0.8
-        ? mutateJson(valid)
-        : (() => {
-            try {
-              return JSON.parse(
-                new TextDecoder().decode(
-                  mutateBytes(new TextEncoder().encode(JSON.stringify(valid))),
-                ),
-              );
-            } catch {
-              return null;
-            }
-          })();
+    const mutant = mutateDocument(valid);
     run("config", c, () => {
       const run_ = validateRunConfig(mutant, "fuzz");
       const m = run_.model as ModelConfig;
@@ -268,20 +267,7 @@ const results: Record<string, Counts> = {};
   const sample = "The Transformer — attention is all you need, ¿sí?";
   const c = (results.tokenizer = fresh());
   for (let i = 0; i < N; i++) {
-    const mutant =
-      rand() < 0.8
-        ? mutateJson(valid)
-        : (() => {
-            try {
-              return JSON.parse(
-                new TextDecoder().decode(
-                  mutateBytes(new TextEncoder().encode(JSON.stringify(valid))),
-                ),
-              );
-            } catch {
-              return 0;
-            }
-          })();
+    const mutant = mutateDocument(valid);
     run("tokenizer", c, () => {
       const tok = tokenizerFromJSON(mutant);
       return tok.decode(tok.encode(sample)) === sample ? "accepted" : "silent";
