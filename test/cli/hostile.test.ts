@@ -67,6 +67,34 @@ const cases: [string, (dir: string) => void, RegExp][] = [
     (d) => editConfig(d, (c) => Object.assign(c.data, { path: "/dev/zero" })),
     /not a regular file: \/dev\/zero/,
   ],
+  ...(
+    [
+      ["lnEps", null],
+      ["lnEps", -1],
+      ["lnEps", 0],
+      ["lnEps", 1e300],
+      ["tieOutput", "no"],
+      ["scaleEmbedding", "true"],
+      ["scaleEmbedding", null],
+    ] as const
+  ).map(
+    ([k, v]) =>
+      [
+        `model.${k} = ${JSON.stringify(v)}`,
+        (d: string) => editConfig(d, (c) => Object.assign(c.model, { [k]: v })),
+        new RegExp(`config\\.json: model config: ${k} must be`),
+      ] as [string, (dir: string) => void, RegExp],
+  ),
+  [
+    'data.evalSeed "x"',
+    (d) =>
+      editConfig(d, (c) =>
+        Object.assign(c, {
+          data: { kind: "task", task: "copy", trainSeed: 1, evalSeed: "x", evalSize: 10 },
+        }),
+      ),
+    /data\.evalSeed must be an integer >= 0, got "x"/,
+  ],
   [
     "version 2",
     (d) => editConfig(d, (c) => Object.assign(c, { version: 2 })),
