@@ -12,13 +12,13 @@ import {
   onnxFiles,
   type HfFamily,
   importHf,
-  type Weights,
   writeDirectoryAtomic,
 } from "../io/index.js";
 import { readParallelTsv, readText } from "../data/index.js";
 import { type RunConfig, saveCheckpoint } from "../train/index.js";
 import { corpusRecipe, textRecipe } from "./recipes.js";
 import { loadRun } from "./load.js";
+import { column } from "./options.js";
 
 const EXPORTS = [...HF_FAMILIES, "pytorch", "onnx"] as const;
 type ExportFormat = (typeof EXPORTS)[number];
@@ -53,12 +53,6 @@ function importedRun(model: RunConfig["model"], from: string): RunConfig {
   };
 }
 
-function weightsOf(run: ReturnType<typeof loadRun>): Weights {
-  return new Map(
-    [...run.checkpoint.state].map(([n, t]) => [n, { shape: t.shape, values: t.values }]),
-  );
-}
-
 interface ExportFlags {
   to: string;
   out: string;
@@ -67,8 +61,6 @@ interface ExportFlags {
   src?: string;
   tgt?: string;
 }
-
-const column = (v: string) => (/^\d+$/.test(v) ? Number(v) : v);
 
 /** train.jsonl: one example per line as token ids ({src, tgt} pairs, or {ids} text chunks). */
 function trainingIds(run: ReturnType<typeof loadRun>, o: ExportFlags): Uint8Array {
@@ -192,7 +184,7 @@ export function registerInterop(program: Command): void {
           what: "export",
         });
       } else if (o.to === "onnx") {
-        const files = onnxFiles(run.model.config, weightsOf(run));
+        const files = onnxFiles(run.model.config, run.checkpoint.state);
         files.set("tokenizer.json", fs.readFileSync(path.join(run.dir, "tokenizer.json")));
         files.set("config.json", fs.readFileSync(path.join(run.dir, "config.json")));
         files.set("README.md", new TextEncoder().encode(onnxHowTo(run.model.config.kind, o.out)));
@@ -202,7 +194,7 @@ export function registerInterop(program: Command): void {
           what: "export",
         });
       } else {
-        exportHf(o.to as HfFamily, o.out, run.model.config, weightsOf(run), run.tokenizer);
+        exportHf(o.to as HfFamily, o.out, run.model.config, run.checkpoint.state, run.tokenizer);
       }
       process.stdout.write(`exported ${run.dir} as ${o.to} to ${o.out}\n`);
       if (o.to === "onnx") process.stdout.write(onnxHowTo(run.model.config.kind, o.out));

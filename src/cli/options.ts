@@ -43,3 +43,6 @@ export function choiceFlag<T extends string>(
     return v as T;
   };
 }
+
+/** A TSV column flag: a 0-based index when it is all digits, else a column name. */
+export const column = (v: string): string | number => (/^\d+$/.test(v) ? Number(v) : v);

@@ -12,6 +12,7 @@ import {
   loadData,
 } from "../train/index.js";
 import { loadRun } from "./load.js";
+import { column } from "./options.js";
 
 interface DecodeFlags {
   beam: number;
@@ -35,8 +36,6 @@ export interface TranslateFlags extends DecodeFlags {
   input?: string;
   batchSize?: number;
 }
-
-const column = (v: string) => (/^\d+$/.test(v) ? Number(v) : v);
 
 function seq2seq(dir: string, model: unknown): Transformer {
   if (!(model instanceof Transformer))

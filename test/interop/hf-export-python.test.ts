@@ -9,7 +9,8 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { test } from "node:test";
-import { exportHf, type HfFamily } from "../../src/io/index.js";
+import { exportHf, type HfFamily, moduleWeights } from "../../src/io/index.js";
+import { perturb } from "../helpers/weights.js";
 import {
   buildModel,
   encoderDecoderPreset,
@@ -23,15 +24,6 @@ const PY = process.env.ATTN_HF_PYTHON;
 const skip = PY ? false : "set ATTN_HF_PYTHON to a Python with transformers and torch to run this";
 const SCRIPT = path.join(import.meta.dirname, "..", "..", "scripts", "check_hf_export.py");
 
-function perturbed(model: GPT | Transformer): void {
-  for (const [name, p] of model.namedParameters()) {
-    const v = Float32Array.from(p.readSync());
-    for (let i = 0; i < v.length; i++) v[i] += 0.3 * Math.sin(i * 0.71 + v.length);
-    model.loadStateDict(new Map([[name, { shape: [...p.shape], values: v }]]), false);
-  }
-  model.eval();
-}
-
 function check(
   family: HfFamily,
   model: GPT | Transformer,
@@ -39,12 +31,7 @@ function check(
   inputs: object,
 ): void {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "attn-hf-py-"));
-  const weights = new Map(
-    model
-      .namedParameters()
-      .map(([n, t]) => [n, { shape: [...t.shape], values: Float32Array.from(t.readSync()) }]),
-  );
-  exportHf(family, path.join(dir, "model"), model.config, weights, null);
+  exportHf(family, path.join(dir, "model"), model.config, moduleWeights(model), null);
   const caseFile = path.join(dir, "case.json");
   fs.writeFileSync(caseFile, JSON.stringify({ family, ...inputs, logits: [...logits] }));
   const r = spawnSync(PY!, [SCRIPT, path.join(dir, "model"), caseFile], { encoding: "utf8" });
@@ -53,7 +40,8 @@ function check(
 
 test("our GPT, exported as GPT-2, gives the same logits in GPT2LMHeadModel", { skip }, () => {
   const model = buildModel(gptPreset("gpt-tiny", { vocabSize: 50, seed: 4 })) as GPT;
-  perturbed(model);
+  perturb(model, 0.3, 0.71);
+  model.eval();
   const ids = [
     [5, 6, 7, 8, 9],
     [9, 8, 7, 6, 5],
@@ -68,7 +56,8 @@ test("our paper-layout Transformer, exported as Marian, gives the same logits in
   const model = buildModel(
     encoderDecoderPreset("s2s-tiny", { vocabSize: 50, seed: 6 }),
   ) as Transformer;
-  perturbed(model);
+  perturb(model, 0.3, 0.71);
+  model.eval();
   const src = [[5, 6, 7, 8, 2]];
   const tgt = [[1, 9, 10, 11]];
   const logits = noGrad(() =>

@@ -8,7 +8,14 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { test } from "node:test";
-import { exportHf, type HfFamily, importHf, type Weights } from "../../src/io/index.js";
+import {
+  exportHf,
+  type HfFamily,
+  importHf,
+  moduleWeights,
+  type Weights,
+} from "../../src/io/index.js";
+import { maxDiff, perturb } from "../helpers/weights.js";
 import { readSafetensorsFile, toFloat32, toInt32 } from "../../src/io/safetensors.js";
 import {
   buildModel,
@@ -36,21 +43,6 @@ function loaded(family: HfFamily, dir: string) {
   model.loadStateDict(imp.weights);
   model.eval();
   return { ...imp, model };
-}
-
-function maxDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  assert.equal(a.length, b.length);
-  let m = 0;
-  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
-  return m;
-}
-
-function stateOf(model: GPT | Transformer): Weights {
-  return new Map(
-    model
-      .namedParameters()
-      .map(([n, t]) => [n, { shape: [...t.shape], values: Float32Array.from(t.readSync()) }]),
-  );
 }
 
 function assertSameWeights(a: Weights, b: Weights): void {
@@ -176,24 +168,12 @@ for (const family of ["hf-gpt2", "hf-marian"] as const) {
     for (const cfg of configs) {
       const model = buildModel(cfg);
       // Non-zero biases and norms, so a mix-up shows.
-      for (const [, p] of model.namedParameters()) {
-        const v = Float32Array.from(p.readSync());
-        for (let i = 0; i < v.length; i++) v[i] += Math.sin(i * 0.37 + v.length);
-        model.loadStateDict(
-          new Map([
-            [
-              model.namedParameters().find(([, q]) => q === p)![0],
-              { shape: [...p.shape], values: v },
-            ],
-          ]),
-          false,
-        );
-      }
+      perturb(model, 1, 0.37);
       const out = tmp();
-      exportHf(family, out, model.config, stateOf(model), null);
+      exportHf(family, out, model.config, moduleWeights(model), null);
       const back = importHf(family, out);
       assert.deepEqual(back.config, model.config);
-      assertSameWeights(stateOf(model), back.weights);
+      assertSameWeights(moduleWeights(model), back.weights);
     }
   });
 }
@@ -203,7 +183,7 @@ test("an exported paper-layout model computes the same logits as HF's layout wou
   const ours = buildModel(cfg) as Transformer;
   ours.eval();
   const out = tmp();
-  exportHf("hf-marian", out, cfg, stateOf(ours), null);
+  exportHf("hf-marian", out, cfg, moduleWeights(ours), null);
   // Read the HF files back as HF's architecture (no attention_lab record): halves, zero biases.
   const configFile = path.join(out, "config.json");
   const c = JSON.parse(fs.readFileSync(configFile, "utf8"));

@@ -13,7 +13,8 @@ import { test } from "node:test";
 import * as ort from "onnxruntime-node";
 import { importToCheckpoint } from "../../src/cli/interop.js";
 import { greedyDecode, generate } from "../../src/generate/index.js";
-import { importHf, onnxFiles, type Weights } from "../../src/io/index.js";
+import { importHf, moduleWeights, onnxFiles, type Weights } from "../../src/io/index.js";
+import { maxDiff, perturb } from "../helpers/weights.js";
 import {
   buildModel,
   encoderDecoderPreset,
@@ -26,24 +27,11 @@ import { fromArray, noGrad } from "../../src/tensor/index.js";
 
 const HF = path.join(import.meta.dirname, "..", "fixtures", "hf");
 
-function stateOf(m: GPT | Transformer): Weights {
-  return new Map(
-    m
-      .namedParameters()
-      .map(([n, t]) => [n, { shape: [...t.shape], values: Float32Array.from(t.readSync()) }]),
-  );
-}
-
 /** A model with weights far from init (so a wrong wire shows), or an imported one. */
 function model(cfg: ModelConfig, weights?: Weights): GPT | Transformer {
   const m = buildModel(cfg);
   if (weights) m.loadStateDict(weights);
-  else
-    for (const [name, p] of m.namedParameters()) {
-      const v = Float32Array.from(p.readSync());
-      for (let i = 0; i < v.length; i++) v[i] += 0.2 * Math.sin(i * 0.61 + v.length);
-      m.loadStateDict(new Map([[name, { shape: [...p.shape], values: v }]]), false);
-    }
+  else perturb(m, 0.2, 0.61);
   m.eval();
   return m;
 }
@@ -51,7 +39,7 @@ function model(cfg: ModelConfig, weights?: Weights): GPT | Transformer {
 async function sessions(m: GPT | Transformer): Promise<Map<string, ort.InferenceSession>> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "attn-onnx-"));
   const out = new Map<string, ort.InferenceSession>();
-  for (const [name, bytes] of onnxFiles(m.config, stateOf(m))) {
+  for (const [name, bytes] of onnxFiles(m.config, moduleWeights(m))) {
     fs.writeFileSync(path.join(dir, name), bytes);
     out.set(name, await ort.InferenceSession.create(path.join(dir, name)));
   }
@@ -66,13 +54,6 @@ const i64 = (rows: number[][]) =>
   );
 const empty = (B: number, H: number, dk: number) =>
   new ort.Tensor("float32", new Float32Array(0), [B, H, 0, dk]);
-
-function maxDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  assert.equal(a.length, b.length);
-  let m = 0;
-  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
-  return m;
-}
 
 /** Greedy argmax of each row's last logits, never PAD or BOS (as decodeBatch chooses). */
 function pick(logits: Float32Array, rows: number, T: number, V: number, skip: number[]): number[] {

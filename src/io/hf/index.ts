@@ -11,4 +11,4 @@ export {
   importHf,
   OUR_TOKENIZER_FILE,
 } from "./files.js";
-export type { Weight, Weights } from "./weights.js";
+export { moduleWeights, type Weight, type Weights } from "./weights.js";

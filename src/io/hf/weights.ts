@@ -82,3 +82,14 @@ export function isAllZero(t: Weight): boolean {
   for (let i = 0; i < t.values.length; i++) if (t.values[i] !== 0) return false;
   return true;
 }
+
+/** A module's parameters as plain weights (what exportHf and onnxFiles take). */
+export function moduleWeights(module: {
+  namedParameters(): [string, { shape: readonly number[]; readSync(): ArrayLike<number> }][];
+}): Weights {
+  return new Map(
+    module
+      .namedParameters()
+      .map(([n, t]) => [n, { shape: [...t.shape], values: Float32Array.from(t.readSync()) }]),
+  );
+}
