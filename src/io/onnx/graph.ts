@@ -55,42 +55,33 @@ export class Graph {
     return name;
   }
 
-  /** An int64 constant, shared by value. */
+  /** An int64 vector constant, shared by value. */
   ints(values: number[]): string {
-    const key = `i:${values.join(",")}`;
-    const hit = this.constants.get(key);
-    if (hit) return hit;
-    const name = `const_${this.counter++}`;
     const data = new BigInt64Array(values.map((v) => BigInt(v)));
-    this.initializers.push({ name, dims: [values.length], dataType: INT64, rawData: bytes(data) });
-    this.constants.set(key, name);
-    return name;
+    return this.constant(`i:${values.join(",")}`, [values.length], INT64, data);
   }
 
   /** A 0-d int64 constant (an index or a Range bound). */
   int(value: number): string {
-    const key = `i0:${value}`;
-    const hit = this.constants.get(key);
-    if (hit) return hit;
-    const name = `const_${this.counter++}`;
-    const data = BigInt64Array.of(BigInt(value));
-    this.initializers.push({ name, dims: [], dataType: INT64, rawData: bytes(data) });
-    this.constants.set(key, name);
-    return name;
+    return this.constant(`i0:${value}`, [], INT64, BigInt64Array.of(BigInt(value)));
   }
 
-  /** A float scalar constant, shared by value. */
+  /** A float scalar constant. */
   scalar(value: number): string {
-    const key = `f:${value}`;
+    return this.constant(`f:${value}`, [], FLOAT, Float32Array.of(value));
+  }
+
+  /** An initializer made once per distinct value (`key`), then reused by name. */
+  private constant(
+    key: string,
+    dims: number[],
+    dataType: number,
+    data: Float32Array | BigInt64Array,
+  ): string {
     const hit = this.constants.get(key);
     if (hit) return hit;
     const name = `const_${this.counter++}`;
-    this.initializers.push({
-      name,
-      dims: [],
-      dataType: FLOAT,
-      rawData: bytes(Float32Array.of(value)),
-    });
+    this.initializers.push({ name, dims, dataType, rawData: bytes(data) });
     this.constants.set(key, name);
     return name;
   }
