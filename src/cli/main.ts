@@ -9,6 +9,7 @@ import { registerUse } from "./use.js";
 import { registerBench } from "./bench.js";
 import { registerAverage } from "./average.js";
 import { registerInterop } from "./interop.js";
+import { registerExperiment } from "./experiment.js";
 
 export function buildProgram(): Command {
   const program = new Command("attn")
@@ -29,6 +30,7 @@ export function buildProgram(): Command {
   registerAverage(program);
   registerInterop(program);
   registerBench(program);
+  registerExperiment(program);
   return program;
 }
 

@@ -2,7 +2,7 @@
  * The public API follows the layers: the explorer (web/src) reaches the
  * library only through the browser entry point, src/browser.ts, and the CLI
  * (src/cli) only through the package's entry points (src/index.ts and the
- * `train`, `data`, `io` subpath entries), as a user of the package would.
+ * `train`, `data`, `io`, `experiments` subpath entries), as a user of the package would.
  * Nothing that src/browser.ts loads imports a Node module.
  */
 import assert from "node:assert/strict";
@@ -32,10 +32,16 @@ test("web/src imports the library only through src/browser.ts", () => {
 });
 
 test("src/cli imports the library only through the package's entry points", () => {
-  const entries = ["src/index.ts", "src/train/index.ts", "src/data/index.ts", "src/io/index.ts"];
+  const entries = [
+    "src/index.ts",
+    "src/train/index.ts",
+    "src/data/index.ts",
+    "src/io/index.ts",
+    "src/experiments/index.ts",
+  ];
   assert.deepEqual(importsOutside(path.join(SRC, "cli"), entries), []);
   const pkg = JSON.parse(fs.readFileSync(path.join(ROOT, "package.json"), "utf8"));
-  for (const sub of [".", "./train", "./data", "./io", "./browser"])
+  for (const sub of [".", "./train", "./data", "./io", "./experiments", "./browser"])
     assert.ok(pkg.exports[sub], `package.json exports ${sub}`);
 });
 

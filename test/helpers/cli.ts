@@ -14,12 +14,12 @@ export interface CliResult {
   signal: NodeJS.Signals | null;
 }
 
-export function attn(args: string[], input?: string): CliResult {
+export function attn(args: string[], input?: string, timeoutMs = 120_000): CliResult {
   const r = spawnSync(process.execPath, ["--import", "tsx", MAIN, ...args], {
     cwd: ROOT,
     encoding: "utf8",
     input,
-    timeout: 120_000,
+    timeout: timeoutMs,
   });
   return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr, signal: r.signal };
 }
