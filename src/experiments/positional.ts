@@ -37,7 +37,7 @@ const TOKEN: MetricSpec = {
 export function positionalBudget(quick: boolean) {
   return quick
     ? { steps: 200, batch: 64, lr: 4e-3, trainMaxLen: 10, testMaxLen: 20, evalSize: 100 }
-    : { steps: 1200, batch: 64, lr: 2e-3, trainMaxLen: 16, testMaxLen: 32, evalSize: 500 };
+    : { steps: 1000, batch: 64, lr: 2e-3, trainMaxLen: 16, testMaxLen: 32, evalSize: 300 };
 }
 
 export const positional: ExperimentDef = {
