@@ -27,5 +27,31 @@ export * from "./tokenizers/index.js";
 export * from "./data/tasks.js";
 export { makeSeq2SeqBatch, type Seq2SeqBatch } from "./data/batching.js";
 export { parseSafetensors, toFloat32 } from "./io/safetensors-format.js";
+export { type Pca2, pca2 } from "./experiments/pca.js";
 export { Adam, SGD, type Optimizer } from "./train/optim.js";
 export { trainStep, type TrainStepOptions, type TrainStepResult } from "./train/step.js";
+/** The experiments (the explorer's Experiments view lists them and runs their --quick versions). */
+export {
+  EXPERIMENTS,
+  DEFAULT_SEEDS,
+  experimentNames,
+  runExperiment,
+  RowBuilder,
+  rankArms,
+  compareArms,
+  formatCell,
+  formatValue,
+  vegaLiteSpec,
+  plotToSvg,
+  type ExperimentDef,
+  type ExperimentBody,
+  type ExperimentResult,
+  type RunOptions,
+  type MetricSpec,
+  type PlotSpec,
+  type Series,
+  type Cell,
+  type Row,
+} from "./experiments/index.js";
+export { Progress } from "./experiments/experiment.js";
+export { trainSeq2Seq } from "./experiments/harness.js";

@@ -25,6 +25,13 @@ export default defineConfig({
     emptyOutDir: true,
     target: "es2022",
     chunkSizeWarningLimit: 600,
+    rolldownOptions: {
+      // src/experiments has no side effects: then what only the lazy Experiments view uses
+      // (plots, table formats) stays in its chunk instead of the first load's.
+      treeshake: {
+        moduleSideEffects: (id: string) => !/[\\/]src[\\/]experiments[\\/]/.test(id),
+      },
+    },
   },
   worker: { format: "es" },
   server: { headers: isolation, fs: { allow: [repoRoot] } },

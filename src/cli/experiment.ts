@@ -12,7 +12,7 @@ import {
   runExperiment,
 } from "../experiments/index.js";
 import { AttnError } from "../index.js";
-import { writeFileAtomic, makeDirectories } from "../io/atomic.js";
+import { makeDirectories, writeFileAtomic } from "../io/index.js";
 import { intFlag } from "./options.js";
 
 /** The commit of the working tree (null outside a git checkout); "+dirty" when it has changes. */

@@ -5,21 +5,29 @@
  * 127.0.0.1 by default. It serves nothing else: request paths are
  * percent-decoded first, any `..` segment is refused (403), files must
  * resolve (symlinks included) inside their root, and from a checkpoint only
- * the files the page reads are served. Responses carry COOP/COEP so the page
- * is cross-origin isolated (SharedArrayBuffer, for wasm threads later). No
- * network access is made.
+ * the files the page reads are served. The committed full runs of the
+ * experiments (docs/concepts/results/NAME/results.json) are served read-only
+ * under /experiments/NAME/results.json, for names of the registry only.
+ * Responses carry COOP/COEP so the page is cross-origin isolated
+ * (SharedArrayBuffer, for wasm threads later). No network access is made.
  */
 import fs from "node:fs";
 import http from "node:http";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Command } from "commander";
+import { experimentNames } from "../experiments/index.js";
 import { AttnError } from "../index.js";
 import { resolveCheckpoint } from "./load.js";
 import { intFlag } from "./options.js";
 
 /** The checkpoint files the explorer reads (served under /checkpoint/). */
 export const CHECKPOINT_FILES = ["config.json", "model.safetensors", "tokenizer.json"] as const;
+
+/** docs/concepts/results/ at the repository root: the committed full runs of the experiments. */
+export function defaultResultsDir(): string {
+  return fileURLToPath(new URL("../../docs/concepts/results/", import.meta.url));
+}
 
 /** dist-web/ at the repository (or package) root: ../../dist-web from src/cli or dist/cli. */
 export function defaultAppDir(): string {
@@ -32,6 +40,8 @@ export interface ExploreOptions {
   checkpoint?: string | null;
   /** The shipped checkpoints: a folder with manifest.json (default: the app's checkpoints/). */
   checkpointsDir?: string | null;
+  /** The experiments' full runs, NAME/results.json (attn explore: docs/concepts/results/; default none). */
+  resultsDir?: string | null;
   /** 0 picks a free port. */
   port?: number;
   host?: string;
@@ -126,12 +136,25 @@ export function shippedCheckpoints(dir: string | null): Map<string, string> {
   return out;
 }
 
+/** The experiments a results folder holds a full run of: registry names with NAME/results.json inside it. */
+export function experimentRuns(
+  dir: string | null,
+  names: readonly string[] = experimentNames(),
+): string[] {
+  if (!dir) return [];
+  return names.filter((n) => {
+    const f = path.join(dir, n, "results.json");
+    return realInside(dir, f) && fs.statSync(f).isFile();
+  });
+}
+
 /** Checks the options and returns the resolved directories (AttnError with a one-line fix otherwise). */
 export function checkExploreDirs(opts: ExploreOptions): {
   appDir: string;
   checkpoint: string | null;
   name: string | null;
   checkpointsDir: string | null;
+  resultsDir: string | null;
 } {
   const appDir = path.resolve(opts.appDir ?? defaultAppDir());
   if (!fs.existsSync(path.join(appDir, "index.html"))) {
@@ -157,7 +180,8 @@ export function checkExploreDirs(opts: ExploreOptions): {
       throw new AttnError(`--checkpoints ${opts.checkpointsDir}: no manifest.json there`);
     }
   } else if (!fs.existsSync(checkpointsDir)) checkpointsDir = null;
-  return { appDir, checkpoint, name, checkpointsDir };
+  const resultsDir = opts.resultsDir ? path.resolve(opts.resultsDir) : null;
+  return { appDir, checkpoint, name, checkpointsDir, resultsDir };
 }
 
 export function createExploreHandler(
@@ -165,6 +189,7 @@ export function createExploreHandler(
   checkpoint: string | null,
   name: string | null = checkpoint ? path.basename(checkpoint) : null,
   checkpointsDir: string | null = null,
+  resultsDir: string | null = null,
 ): http.RequestListener {
   return (req, res) => {
     const send = (status: number, body: string, type = "text/plain; charset=utf-8") => {
@@ -188,7 +213,9 @@ export function createExploreHandler(
     if (segs.length === 1 && segs[0] === "explore.json") {
       // Checked on every request: shipped checkpoints may be added while the server runs.
       const shipped = [...shippedCheckpoints(checkpointsDir).keys()];
-      return send(200, JSON.stringify({ checkpoint: name, shipped }), TYPES[".json"]);
+      // Only when a results folder is served: the experiments with a full run there.
+      const runs = resultsDir ? { experiments: experimentRuns(resultsDir) } : {};
+      return send(200, JSON.stringify({ checkpoint: name, shipped, ...runs }), TYPES[".json"]);
     }
     if (segs[0] === "checkpoints") {
       // The shipped checkpoints: the manifest, and the known files of the entries it lists.
@@ -202,6 +229,17 @@ export function createExploreHandler(
       if (!ok) return send(404, "not found\n");
       root = checkpointsDir;
       rel = segs.slice(1);
+    } else if (segs[0] === "experiments") {
+      // Only NAME/results.json, and only for a name of the registry.
+      if (
+        !resultsDir ||
+        segs.length !== 3 ||
+        !experimentNames().includes(segs[1]) ||
+        segs[2] !== "results.json"
+      )
+        return send(404, "not found\n");
+      root = resultsDir;
+      rel = [segs[1], "results.json"];
     } else if (segs[0] === "checkpoint") {
       if (
         !checkpoint ||
@@ -230,7 +268,10 @@ export function createExploreHandler(
       "Content-Type": TYPES[path.extname(file).toLowerCase()] ?? "application/octet-stream",
       "Content-Length": stat.size,
       "Cache-Control":
-        rel[rel.length - 1] === "index.html" || root === checkpoint || root === checkpointsDir
+        rel[rel.length - 1] === "index.html" ||
+        root === checkpoint ||
+        root === checkpointsDir ||
+        root === resultsDir
           ? "no-cache"
           : "max-age=3600",
     });
@@ -246,9 +287,11 @@ export function createExploreHandler(
 
 /** Starts the server; resolves once it listens. */
 export async function startExploreServer(opts: ExploreOptions = {}): Promise<ExploreServer> {
-  const { appDir, checkpoint, name, checkpointsDir } = checkExploreDirs(opts);
+  const { appDir, checkpoint, name, checkpointsDir, resultsDir } = checkExploreDirs(opts);
   const host = opts.host ?? "127.0.0.1";
-  const server = http.createServer(createExploreHandler(appDir, checkpoint, name, checkpointsDir));
+  const server = http.createServer(
+    createExploreHandler(appDir, checkpoint, name, checkpointsDir, resultsDir),
+  );
   await new Promise<void>((resolve, reject) => {
     server.once("error", (e: NodeJS.ErrnoException) =>
       reject(
@@ -298,6 +341,7 @@ export function registerExplore(program: Command): void {
         const s = await startExploreServer({
           checkpoint: opts.checkpoint ?? null,
           checkpointsDir: opts.checkpoints ?? null,
+          resultsDir: defaultResultsDir(),
           port: opts.port,
           host: opts.host,
         });
@@ -312,6 +356,8 @@ export function registerExplore(program: Command): void {
         const shipped = [...shippedCheckpoints(s.checkpointsDir).keys()];
         if (shipped.length > 0)
           process.stdout.write(`shipped checkpoints: ${shipped.join(", ")}\n`);
+        const runs = experimentRuns(defaultResultsDir());
+        if (runs.length > 0) process.stdout.write(`experiments' full runs: ${runs.join(", ")}\n`);
         process.stdout.write("Press Ctrl+C to stop.\n");
         await new Promise<void>((resolve) => {
           process.once("SIGINT", () => void s.close().then(resolve));

@@ -141,6 +141,8 @@ export interface StartDecodingOptions {
 export interface ModelInterventions {
   /** Let decoder positions see the future. */
   noCausalMask?: boolean;
+  /** Let queries attend to PAD keys (no key-padding mask on source or target keys). */
+  noPaddingMask?: boolean;
 }
 
 export class Transformer extends Module {
@@ -202,6 +204,8 @@ export class Transformer extends Module {
 
   /** [B, T] padding (1 = PAD) from explicit padding, else from ids equal to PAD; as a key mask [B, 1, 1, T]. */
   private paddingMask(ids: Tensor, padding: Tensor | undefined, what: string): Tensor {
+    // Switched off: an all-zero mask (nothing masked) keeps the mask's type for decoding states.
+    if (this.interventions.noPaddingMask) return zeros([ids.shape[0], 1, 1, ids.shape[1]], "int32");
     if (!padding) {
       const mask = keyPaddingMask(ids, this.config.padId);
       // A decoder that starts from PAD (Marian: BOS = PAD): its first position is not padding.

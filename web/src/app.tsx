@@ -1,10 +1,11 @@
 /** The explorer's shell: model and input on the left, the chapters on the right, the worker behind. */
 import { useEffect, useMemo, useRef, useState } from "preact/hooks";
 import { ChapterView } from "./chapters/index.js";
-import { CHAPTERS, chapterById, chapterText } from "./chapters/guide.js";
+import { CHAPTERS, chapterById, chapterText, isChapterId } from "./chapters/guide.js";
 import { type Actions, blockFor, type TrainingState, type UiState } from "./chapters/types.js";
 import { ModelClient } from "./client.js";
 import { Sidebar } from "./components/sidebar.js";
+import { ExperimentLinks, ExperimentsPage, ViewsNav } from "./experiments/page.js";
 import type {
   Analysis,
   FreshSpec,
@@ -76,6 +77,8 @@ export function App() {
   const pageRef = useRef(page);
   /** Set between a pause request and its reply: slices posted before the pause must not look "running". */
   const pausing = useRef(false);
+  /** The Experiments view stays mounted once opened (a run goes on while a chapter is shown). */
+  const experimentsSeen = useRef(false);
   pageRef.current = page;
 
   const client = useMemo(
@@ -270,7 +273,11 @@ export function App() {
     void analyze(src, tgt);
   };
 
-  const chapter = chapterById(page.chapter);
+  const onExperiments = page.chapter === "experiments";
+  if (onExperiments) experimentsSeen.current = true;
+  const openExperiment = (name: string | null) =>
+    setPage((p) => ({ ...p, chapter: "experiments", experiment: name }));
+  const chapter = chapterById(isChapterId(page.chapter) ? page.chapter : "overview");
   const idx = CHAPTERS.indexOf(chapter);
   const text = chapterText(chapter, info?.kind ?? "encdec");
   return (
@@ -306,60 +313,73 @@ export function App() {
         act={act}
       />
       <main class="main" id="main">
-        <nav class="chapters" aria-label="Chapters">
-          {CHAPTERS.map((c) => (
-            <button
-              type="button"
-              class={c.id === chapter.id ? "on" : ""}
-              aria-current={c.id === chapter.id ? "page" : undefined}
-              data-chapter={c.id}
-              onClick={() => act.go(c.id)}
-            >
-              {c.nav}
-            </button>
-          ))}
-        </nav>
-        <article
-          class="chapter"
-          data-testid={`chapter-${chapter.id}`}
-          aria-labelledby="chapter-title"
-        >
-          <h2 id="chapter-title">{text.title}</h2>
-          {text.intro.map((t) => (
-            <p class="intro">{t}</p>
-          ))}
-          <p class="code-refs">
-            Code:{" "}
-            {text.code.map((c, i) => (
-              <span>
-                {i > 0 && " · "}
-                <code>{c.file}</code> <strong>{c.fn}</strong>
-              </span>
+        <div class="nav-row">
+          <nav class="chapters" aria-label="Chapters">
+            {CHAPTERS.map((c) => (
+              <button
+                type="button"
+                class={c.id === page.chapter ? "on" : ""}
+                aria-current={c.id === page.chapter ? "page" : undefined}
+                data-chapter={c.id}
+                onClick={() => act.go(c.id)}
+              >
+                {c.nav}
+              </button>
             ))}
-          </p>
-          {info && analysis ? (
-            <ChapterView
-              id={chapter.id}
-              props={{ a: analysis, info, ui, training, settings: page.settings, act, shipped }}
-            />
-          ) : (
-            <p class="placeholder">
-              {error ? "The model could not be loaded." : "Computing the first analysis…"}
-            </p>
-          )}
-          <nav class="pager" aria-label="Walkthrough">
-            {idx > 0 && (
-              <button type="button" onClick={() => act.go(CHAPTERS[idx - 1].id)}>
-                ← {CHAPTERS[idx - 1].nav}
-              </button>
-            )}
-            {idx < CHAPTERS.length - 1 && (
-              <button type="button" class="primary" onClick={() => act.go(CHAPTERS[idx + 1].id)}>
-                Next: {CHAPTERS[idx + 1].nav} →
-              </button>
-            )}
           </nav>
-        </article>
+          <ViewsNav experiments={onExperiments} open={() => openExperiment(page.experiment)} />
+        </div>
+        {!onExperiments && (
+          <article
+            class="chapter"
+            data-testid={`chapter-${chapter.id}`}
+            aria-labelledby="chapter-title"
+          >
+            <h2 id="chapter-title">{text.title}</h2>
+            {text.intro.map((t) => (
+              <p class="intro">{t}</p>
+            ))}
+            <p class="code-refs">
+              Code:{" "}
+              {text.code.map((c, i) => (
+                <span>
+                  {i > 0 && " · "}
+                  <code>{c.file}</code> <strong>{c.fn}</strong>
+                </span>
+              ))}
+            </p>
+            <ExperimentLinks chapter={chapter.id} open={openExperiment} />
+            {info && analysis ? (
+              <ChapterView
+                id={chapter.id}
+                props={{ a: analysis, info, ui, training, settings: page.settings, act, shipped }}
+              />
+            ) : (
+              <p class="placeholder">
+                {error ? "The model could not be loaded." : "Computing the first analysis…"}
+              </p>
+            )}
+            <nav class="pager" aria-label="Walkthrough">
+              {idx > 0 && (
+                <button type="button" onClick={() => act.go(CHAPTERS[idx - 1].id)}>
+                  ← {CHAPTERS[idx - 1].nav}
+                </button>
+              )}
+              {idx < CHAPTERS.length - 1 && (
+                <button type="button" class="primary" onClick={() => act.go(CHAPTERS[idx + 1].id)}>
+                  Next: {CHAPTERS[idx + 1].nav} →
+                </button>
+              )}
+            </nav>
+          </article>
+        )}
+        {experimentsSeen.current && (
+          <ExperimentsPage
+            hidden={!onExperiments}
+            exp={page.experiment}
+            setExp={(name) => setPage((p) => ({ ...p, experiment: name }))}
+          />
+        )}
         {analysis && (
           <div
             id="analysis-meta"

@@ -1,4 +1,4 @@
-import type { ModelConfig } from "../../src/browser.js";
+import type { ExperimentResult, ModelConfig } from "../../src/browser.js";
 /**
  * The typed messages between the page and the model worker. The page never
  * touches a tensor: it sends requests, and the worker answers with plain data
@@ -243,3 +243,31 @@ export type FromWorker =
   /** Pushed while training: a fresh analysis of the last input. */
   | { type: "analysis"; value: Analysis }
   | { type: "progress"; points: TrainPoint[]; running: boolean; samples: Sample[] | null };
+
+/** An experiment of the registry (src/experiments), as the Experiments view lists it. */
+export interface ExperimentInfo {
+  name: string;
+  title: string;
+  question: string;
+  arms: string;
+  /** The docs chapter that explains the concept. */
+  chapter: string;
+  paper: string;
+}
+
+/**
+ * The experiments worker (web/src/experiments/worker.ts), apart from the model
+ * worker: a run is one long synchronous loop, so cancelling terminates it.
+ */
+export type ExperimentRequest =
+  | { type: "list" }
+  /** The --quick version, on these seeds. */
+  | { type: "run"; name: string; seeds: number[] };
+
+export type FromExperimentWorker =
+  /** hidden: runnable but not listed (the browser test's short run). */
+  | { type: "list"; experiments: ExperimentInfo[]; hidden: ExperimentInfo[] }
+  /** A progress line of the run ("positional: none on bag, seed 3 (30/30)"). */
+  | { type: "log"; line: string }
+  | { type: "done"; result: ExperimentResult; engine: string }
+  | { type: "failed"; error: string };

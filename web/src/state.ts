@@ -7,8 +7,9 @@
  *   ?task=reverse&size=s&pos=sinusoidal&seed=1&lr=0.003&batch=16&ls=0.1&trained=200
  *    &ch=attention&src=abc&tgt=cba&iv=nomask,noscale,nopos&zero=decoder.layers.0.cross_attn:1
  *   ?ckpt=kjv-gpt&ch=output&src=In%20the%20beginning      (a shipped checkpoint)
+ *   ?ch=experiments&exp=positional                         (the Experiments view)
  */
-import { type ChapterId, isChapterId } from "./chapters/guide.js";
+import { isPageId, type PageId } from "./chapters/guide.js";
 import {
   POSITIONALS,
   SIZES,
@@ -32,7 +33,10 @@ export interface PageState {
   checkpoint: string;
   settings: TrainSettings;
   trained: number;
-  chapter: ChapterId;
+  /** A chapter, or the Experiments view. */
+  chapter: PageId;
+  /** The experiment the Experiments view opens on (exp=; checked against the registry there). */
+  experiment: string | null;
   src: string | null;
   tgt: string | null;
   interventions: Interventions;
@@ -44,6 +48,7 @@ export const DEFAULT_STATE: PageState = {
   settings: { lr: 3e-3, batch: 16, labelSmoothing: 0.1 },
   trained: 0,
   chapter: "overview",
+  experiment: null,
   src: null,
   tgt: null,
   interventions: NO_INTERVENTIONS,
@@ -88,6 +93,7 @@ export function parseState(search: string): PageState {
     },
     trained: num(q.get("trained"), (n) => Number.isInteger(n) && n >= 0 && n <= 20000, 0),
     chapter: chapterParam(q.get("ch"), d.chapter),
+    experiment: q.get("exp")?.slice(0, 100) || null,
     src: q.get("src"),
     tgt: q.get("tgt"),
     interventions: {
@@ -115,6 +121,7 @@ export function serializeState(s: PageState): string {
     q.set("ls", String(s.settings.labelSmoothing));
   if (s.trained > 0) q.set("trained", String(s.trained));
   q.set("ch", s.chapter);
+  if (s.chapter === "experiments" && s.experiment) q.set("exp", s.experiment);
   if (s.src !== null) q.set("src", s.src);
   if (s.tgt) q.set("tgt", s.tgt);
   const iv = s.interventions;
@@ -128,10 +135,10 @@ export function serializeState(s: PageState): string {
   return `?${q.toString()}`;
 }
 
-/** The chapter a URL names; an unknown one opens the default, with a warning in the console. */
-function chapterParam(ch: string | null, fallback: ChapterId): ChapterId {
+/** The chapter (or view) a URL names; an unknown one opens the default, with a warning in the console. */
+function chapterParam(ch: string | null, fallback: PageId): PageId {
   if (ch === null) return fallback;
-  if (isChapterId(ch)) return ch;
+  if (isPageId(ch)) return ch;
   console.warn(`explorer: no chapter "${ch}" (the URL's ch=); opening "${fallback}"`);
   return fallback;
 }

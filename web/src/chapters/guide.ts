@@ -24,6 +24,34 @@ export function isChapterId(s: string): s is ChapterId {
   return (CHAPTER_IDS as readonly string[]).includes(s);
 }
 
+/** Views outside the walkthrough, in the navigation after the chapters and opened by ?ch= like one. */
+export const VIEW_IDS = ["experiments"] as const;
+export type ViewId = (typeof VIEW_IDS)[number];
+/** What ?ch= may name: a chapter or another view. */
+export type PageId = ChapterId | ViewId;
+
+export function isPageId(s: string): s is PageId {
+  return isChapterId(s) || (VIEW_IDS as readonly string[]).includes(s);
+}
+
+/**
+ * The experiments (src/experiments, by name) that measure what a chapter
+ * shows; the chapter links to each in the Experiments view.
+ * test/api/explorer-registry.test.ts checks every name is in the registry.
+ */
+export const CHAPTER_EXPERIMENTS: Partial<Record<ChapterId, readonly string[]>> = {
+  overview: ["rnn-vs-transformer"],
+  embedding: ["embedding"],
+  positional: ["positional"],
+  attention: ["scaling"],
+  masks: ["causal-mask", "padding-mask"],
+  multihead: ["heads"],
+  residual: ["norm-placement"],
+  ffn: ["feed-forward"],
+  output: ["label-smoothing"],
+  decoding: ["decoding"],
+};
+
 export interface CodeRef {
   file: string;
   fn: string;
