@@ -38,7 +38,12 @@ export function runCorpusBench(o: CorpusBenchOpts): Record<string, unknown>[] {
       run.tokenizer,
       pairs.map((p) => p.src),
     );
-    const out = translateIdsAll(model, ids, { beam, batchSize: beam === 1 ? 64 : 16 });
+    // The peer's beam rule (stop at k closed), so both sides decode the same hypotheses.
+    const out = translateIdsAll(model, ids, {
+      beam,
+      batchSize: beam === 1 ? 64 : 16,
+      beamStop: "k-closed",
+    });
     const hyps = out.map((t) => run.tokenizer.decode(t ?? []));
     const s = (performance.now() - t0) / 1000;
     const tokens = out.reduce((n, t) => n + (t?.length ?? 0) + 1, 0);

@@ -12,9 +12,14 @@
  * - Beam semantics follow fairseq (and the PyTorch peer): the top 2k
  *   expansions per sentence in score order; an EOS among the first k closes a
  *   hypothesis with score log P / lp, lp = ((5 + |Y|) / 6)^α, |Y| counting the
- *   EOS (GNMT, Wu et al. 2016); the first k non-EOS expansions stay alive; a
- *   sentence stops once it holds k closed hypotheses; at its length limit only
- *   EOS is allowed. PAD and BOS are never chosen.
+ *   EOS (GNMT, Wu et al. 2016); the first k non-EOS expansions stay alive; at
+ *   its length limit only EOS is allowed. PAD and BOS are never chosen.
+ * - When a sentence stops (`beamStop`): by default once it holds k closed
+ *   hypotheses and its best live prefix, scored at its current length, is
+ *   below the k-th best of them. The peer's rule ("k-closed") stops as soon
+ *   as k have closed: a confident model can close k short, improbable
+ *   hypotheses (an EOS ranked below the best continuation at each step)
+ *   before its best one ends.
  *
  * Over 400 lines as one concern: one loop with its two searches (greedy, beam), which share the batch, cache and hook code.
  */
@@ -41,6 +46,13 @@ export interface DecodeOptions {
    * default: greedy for beam 1, else beam search.
    */
   search?: "greedy" | "beam";
+  /**
+   * When beam search stops a sentence: "no-better" (default) once it holds k closed
+   * hypotheses and its best live prefix, scored at its current length, does not beat
+   * the k-th best; "k-closed" as soon as it holds k (fairseq's and the PyTorch peer's
+   * rule, which the benchmarks use so that both sides do the same work).
+   */
+  beamStop?: "no-better" | "k-closed";
   /** Called once per step, after the forward pass and before the choice. */
   onStep?: (step: DecodeStep) => void;
   /**
@@ -85,6 +97,22 @@ export interface Hypothesis {
   score: number;
 }
 
+/**
+ * Whether the best live prefix (log P `bestLive`, scored with its current length's
+ * penalty `lp`) beats the k-th best closed hypothesis. Exact for α = 0 (log P only
+ * falls as a prefix grows); with α > 0 the penalty grows too, so it is a heuristic
+ * (as Hugging Face's default beam stop). With k = 1 it stops where greedy does.
+ */
+function canImprove(
+  closed: readonly Hypothesis[],
+  k: number,
+  bestLive: number,
+  lp: number,
+): boolean {
+  const kth = closed.map((h) => h.score).sort((a, b) => b - a)[k - 1];
+  return bestLive / lp > kth;
+}
+
 /** GNMT length penalty lp(Y) = (5 + |Y|)^α / (5 + 1)^α. */
 export function lengthPenalty(length: number, alpha: number): number {
   return ((5 + length) / 6) ** alpha;
@@ -108,6 +136,8 @@ export function decodeBatch(
     throw new AttnError(`decode: length penalty must be a number, got ${alpha}`);
   if (opts.maxLen !== undefined && !(Number.isInteger(opts.maxLen) && opts.maxLen >= 0))
     throw new AttnError(`decode: maxLen must be a non-negative integer, got ${opts.maxLen}`);
+  if (opts.beamStop !== undefined && opts.beamStop !== "no-better" && opts.beamStop !== "k-closed")
+    throw new AttnError(`decode: beamStop must be "no-better" or "k-closed", got ${opts.beamStop}`);
   if (opts.fixedLength && (k > 1 || opts.search === "beam"))
     throw new AttnError("decode: fixedLength is for greedy decoding only");
   if (opts.fixedLength && !(opts.maxLen !== undefined && opts.maxLen >= 1))
@@ -315,6 +345,7 @@ class Loop {
   beam(): Hypothesis[][] {
     const { V, T, k, limits, alpha } = this;
     const { padId, bosId, eosId } = this.model.config;
+    const patient = this.opts.beamStop !== "k-closed";
     const N = limits.length;
     const finished: Hypothesis[][] = Array.from({ length: N }, () => []);
     let n = N; // sentences still decoding
@@ -396,7 +427,11 @@ class Loop {
               nextScores[newRows++] = topS[i];
             }
           }
-          if (fin.length >= k || newRows === first) {
+          if (
+            newRows === first ||
+            (fin.length >= k &&
+              (!patient || !canImprove(fin, k, nextScores[first], lengthPenalty(step + 1, alpha))))
+          ) {
             newRows = first; // the sentence is done: its rows leave
             continue;
           }

@@ -14,6 +14,8 @@ export interface TranslateOptions {
   alpha?: number;
   /** Most target tokens before EOS (default: source length + 50). */
   maxLen?: number;
+  /** When beam search stops a sentence (decode.ts's DecodeOptions.beamStop). */
+  beamStop?: "no-better" | "k-closed";
   /** Sentences per batch (default 64 greedy; 64 / beam with beam search, 16 for beam 4, as the peer). */
   batchSize?: number;
   /** Called for each source longer than the model's positions, which is cut to fit. */
@@ -75,7 +77,13 @@ export function translateIdsAll(
     const hyps = decodeBatch(
       model,
       chunk.map((i) => ids[i]),
-      { beam: opts.beam, alpha: opts.alpha, maxLen: opts.maxLen, onStep: opts.onStep },
+      {
+        beam: opts.beam,
+        alpha: opts.alpha,
+        maxLen: opts.maxLen,
+        beamStop: opts.beamStop,
+        onStep: opts.onStep,
+      },
     );
     chunk.forEach((i, j) => {
       out[i] = hyps[j][0]?.tokens ?? [];

@@ -7,6 +7,7 @@
  */
 import assert from "node:assert/strict";
 import { before, describe, test } from "node:test";
+import { loadRun } from "../../src/cli/load.js";
 import { TaskSource } from "../../src/data/sources.js";
 import { getTask, makeSplit } from "../../src/data/tasks.js";
 import {
@@ -102,17 +103,29 @@ describe("batched decoding equals one sentence at a time", () => {
     assert.deepEqual(beam1, greedy);
   });
 
-  test("beam search follows the peer's rules (a plain reference, no cache, no batch)", () => {
-    for (const i of [0, 3, 7, 12]) {
-      for (const alpha of [0.6, 0]) {
-        const want = referenceBeam(model, sources[i], 3, alpha, sources[i].length + 50);
-        const got = decodeBatch(model, [sources[i], ...sources.slice(0, 5)], {
-          beam: 3,
-          alpha,
-        })[0][0];
-        assert.deepEqual(got.tokens, want.tokens, `sentence ${i}, alpha ${alpha}`);
-        assert.ok(relClose(got.score, want.score, 1e-4), `${got.score} vs ${want.score}`);
+  for (const stop of ["k-closed", "no-better"] as const) {
+    test(`beam search (stop: ${stop}) follows a plain reference (no cache, no batch)`, () => {
+      for (const i of [0, 3, 7, 12]) {
+        for (const alpha of [0.6, 0]) {
+          const want = referenceBeam(model, sources[i], 3, alpha, sources[i].length + 50, stop);
+          const got = decodeBatch(model, [sources[i], ...sources.slice(0, 5)], {
+            beam: 3,
+            alpha,
+            beamStop: stop,
+          })[0][0];
+          assert.deepEqual(got.tokens, want.tokens, `sentence ${i}, alpha ${alpha}`);
+          assert.ok(relClose(got.score, want.score, 1e-4), `${got.score} vs ${want.score}`);
+        }
       }
+    });
+  }
+
+  test("the default stop never returns a worse best hypothesis than the peer's rule", () => {
+    // The peer's rule stops at k closed ones; the default keeps going while a live prefix can still win.
+    for (const i of [0, 3, 7, 12]) {
+      const peer = decodeBatch(model, [sources[i]], { beam: 3, beamStop: "k-closed" })[0][0];
+      const ours = decodeBatch(model, [sources[i]], { beam: 3 })[0][0];
+      assert.ok(ours.score >= peer.score - 1e-6, `sentence ${i}: ${ours.score} < ${peer.score}`);
     }
   });
 
@@ -120,7 +133,7 @@ describe("batched decoding equals one sentence at a time", () => {
     // At step 0 one row gives fewer than k live expansions.
     const k = tok.vocabSize;
     for (const i of [1, 5]) {
-      const want = referenceBeam(model, sources[i], k, 0.6, sources[i].length + 50);
+      const want = referenceBeam(model, sources[i], k, 0.6, sources[i].length + 50, "no-better");
       const got = decodeBatch(model, [sources[i], sources[2]], { beam: k })[0][0];
       assert.deepEqual(got.tokens, want.tokens, `sentence ${i}`);
       assert.ok(relClose(got.score, want.score, 1e-4), `${got.score} vs ${want.score}`);
@@ -176,6 +189,7 @@ function referenceBeam(
   k: number,
   alpha: number,
   limit: number,
+  stop: "k-closed" | "no-better" = "k-closed",
 ): Hypothesis {
   const { bosId, eosId, padId, vocabSize: V } = m.config;
   return noGrad(() =>
@@ -212,10 +226,30 @@ function referenceBeam(
               });
           } else if (next.length < k) next.push({ tokens: [...c.tokens, c.w], logProb: c.logProb });
         });
-        if (finished.length >= k || next.length === 0) break;
+        if (next.length === 0) break;
+        if (finished.length >= k) {
+          if (stop === "k-closed") break;
+          // no-better: stop unless the best live prefix, scored at its length, beats the k-th best closed.
+          const kth = finished.map((h) => h.score).sort((a, b) => b - a)[k - 1];
+          if (!(next[0].logProb / lengthPenalty(pos + 1, alpha) > kth)) break;
+        }
         alive = next;
       }
       return finished.sort((a, b) => b.score - a.score)[0];
     }),
   );
 }
+
+describe("beam search on the shipped dates model", () => {
+  test("the default stop finds the date; the peer's rule stops at k short hypotheses first", () => {
+    const run = loadRun("web/public/checkpoints/dates");
+    const m = run.model as Transformer;
+    const src = run.tokenizer.encode("05 Mar 2019");
+    const best = (stop: "no-better" | "k-closed") =>
+      run.tokenizer.decode(decodeBatch(m, [src], { beam: 4, beamStop: stop })[0][0].tokens);
+    assert.equal(best("no-better"), "2019-03-05");
+    // A confident model ranks EOS below the best continuation at every step: with the
+    // peer's rule four early closures end the sentence before "2019-03-05" is complete.
+    assert.notEqual(best("k-closed"), "2019-03-05");
+  });
+});
