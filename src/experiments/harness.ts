@@ -13,7 +13,7 @@ import { CharTokenizer } from "../tokenizers/char.js";
 import { Mulberry32, crossEntropy, fromArray, noGrad, tidy, type Tensor } from "../tensor/index.js";
 import { Adam } from "../train/optim.js";
 import { cosineSchedule } from "../train/schedules.js";
-import { trainStep } from "../train/step.js";
+import { type TrainStepResult, trainStep } from "../train/step.js";
 
 /**
  * The experiments' base model: the paper's architecture at d_model 64, 4 heads,
@@ -47,7 +47,7 @@ export interface Seq2SeqLearner {
   greedyDecode?(src: Tensor, maxLen: number): number[][];
 }
 
-export interface Seq2SeqTrial<M extends Seq2SeqLearner = Transformer> {
+export interface Seq2SeqTrial<M extends Seq2SeqLearner = Transformer> extends ArmBudget {
   /** The training distribution. */
   task: Task;
   /** Characters of the tokenizer (default the task's alphabet). */
@@ -56,14 +56,8 @@ export interface Seq2SeqTrial<M extends Seq2SeqLearner = Transformer> {
   model?: Partial<EncoderDecoderConfig>;
   /** Switches on during training and evaluation (e.g. no padding mask). */
   interventions?: ModelInterventions;
-  seed: number;
-  steps: number;
   batch: number;
-  /** Peak learning rate (default 2e-3) and warm-up steps (default 10% of steps). */
-  lr?: number;
-  warmup?: number;
   labelSmoothing?: number;
-  clipNorm?: number;
   /** Held-out sets by name: exact match, token accuracy and loss are measured on each. */
   evalSets?: Record<string, Pair[]>;
   /** After each step (e.g. to record a gradient norm); the model is in training mode. */
@@ -121,6 +115,59 @@ export function batchTensors(b: Seq2SeqBatch): { src: Tensor; tin: Tensor; tout:
   };
 }
 
+/** The budget of one arm's training: steps of `batch` fresh examples, Adam with a cosine schedule. */
+export interface ArmBudget {
+  seed: number;
+  steps: number;
+  /** Peak learning rate (default 2e-3) and warm-up steps (default 10% of steps). */
+  lr?: number;
+  warmup?: number;
+  clipNorm?: number;
+}
+
+/**
+ * The experiments' one training loop (seq2seq and GPT alike): `steps` calls of
+ * the library's trainStep on fresh batches drawn from a generator seeded by the
+ * arm's seed, Adam (β2 0.98) with warm-up and cosine decay, clipping at 1.
+ * Returns every step's loss and the mean over the last 10% of steps.
+ */
+export function trainArm<B>(
+  parameters: Tensor[],
+  budget: ArmBudget,
+  o: {
+    model: { train(mode?: boolean): unknown };
+    nextBatch: (rng: Mulberry32) => B;
+    loss: (batch: B) => { loss: Tensor; tokens: number };
+    onStep?: (step: number, r: TrainStepResult) => void;
+  },
+): { losses: number[]; trainLoss: number } {
+  const rng = new Mulberry32(budget.seed * 7919 + 17);
+  const lr = budget.lr ?? 2e-3;
+  const opt = new Adam(parameters, { lr });
+  const schedule = cosineSchedule({
+    peakLr: lr,
+    warmup: budget.warmup ?? Math.max(1, Math.round(budget.steps / 10)),
+    totalSteps: budget.steps,
+  });
+  const losses: number[] = [];
+  o.model.train();
+  for (let step = 1; step <= budget.steps; step++) {
+    const r = trainStep([o.nextBatch(rng)], {
+      parameters,
+      optimizer: opt,
+      loss: o.loss,
+      lr: schedule(step),
+      clipNorm: budget.clipNorm ?? 1,
+      caller: "experiment",
+      step,
+    });
+    losses.push(r.loss);
+    o.onStep?.(step, r);
+  }
+  const tail = losses.slice(-Math.max(1, Math.round(losses.length / 10)));
+  return { losses, trainLoss: tail.reduce((a, b) => a + b, 0) / tail.length };
+}
+
 /** Trains one arm of a seq2seq experiment for `steps` steps and measures it on the held-out sets. */
 export function trainSeq2Seq<M extends Seq2SeqLearner = Transformer>(
   t: Seq2SeqTrial<M>,
@@ -135,45 +182,31 @@ export function trainSeq2Seq<M extends Seq2SeqLearner = Transformer>(
     model = tr as unknown as M;
   }
   t.onInit?.(model, tok);
-  const rng = new Mulberry32(t.seed * 7919 + 17);
-  const opt = new Adam(model.parameters(), { lr: t.lr ?? 2e-3 });
-  const schedule = cosineSchedule({
-    peakLr: t.lr ?? 2e-3,
-    warmup: t.warmup ?? Math.max(1, Math.round(t.steps / 10)),
-    totalSteps: t.steps,
+  const { losses, trainLoss } = trainArm(model.parameters(), t, {
+    model: model as { train(mode?: boolean): unknown },
+    nextBatch: (rng) =>
+      encodePairs(
+        tok,
+        Array.from({ length: t.batch }, () => t.task.sample(rng)),
+      ),
+    loss: (b) => {
+      const { src, tin, tout } = batchTensors(b);
+      return {
+        loss: model.loss(src, tin, tout, t.labelSmoothing ?? 0).loss,
+        tokens: b.numTgtTokens,
+      };
+    },
+    onStep: (step, r) => t.onStep?.({ step, loss: r.loss, gradNorm: r.gradNorm, model }),
   });
-  const losses: number[] = [];
-  model.train();
-  for (let step = 1; step <= t.steps; step++) {
-    const pairs = Array.from({ length: t.batch }, () => t.task.sample(rng));
-    const r = trainStep([encodePairs(tok, pairs)], {
-      parameters: model.parameters(),
-      optimizer: opt,
-      loss: (b) => {
-        const { src, tin, tout } = batchTensors(b);
-        return {
-          loss: model.loss(src, tin, tout, t.labelSmoothing ?? 0).loss,
-          tokens: b.numTgtTokens,
-        };
-      },
-      lr: schedule(step),
-      clipNorm: t.clipNorm ?? 1,
-      caller: "experiment",
-      step,
-    });
-    losses.push(r.loss);
-    t.onStep?.({ step, loss: r.loss, gradNorm: r.gradNorm, model });
-  }
   const trainMs = performance.now() - start;
   model.eval();
   const evals: Record<string, HeldOut> = {};
   for (const [name, pairs] of Object.entries(t.evalSets ?? {}))
     evals[name] = evaluateSeq2Seq(model, tok, pairs);
-  const tail = losses.slice(-Math.max(1, Math.round(losses.length / 10)));
   return {
     model,
     tokenizer: tok,
-    trainLoss: tail.reduce((a, b) => a + b, 0) / tail.length,
+    trainLoss,
     losses,
     evals,
     ms: performance.now() - start,

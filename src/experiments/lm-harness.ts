@@ -10,13 +10,10 @@ import { generateBatch } from "../generate/lm.js";
 import { GPT } from "../models/gpt.js";
 import { type GPTConfig, presetConfig } from "../models/config.js";
 import type { ModelInterventions } from "../models/transformer.js";
-import { Mulberry32, crossEntropy, fromArray, noGrad, tidy, type Tensor } from "../tensor/index.js";
+import { crossEntropy, fromArray, noGrad, tidy, type Tensor } from "../tensor/index.js";
 import type { CharTokenizer } from "../tokenizers/char.js";
 import { BOS_ID, PAD_ID } from "../tokenizers/tokenizer.js";
-import { Adam } from "../train/optim.js";
-import { cosineSchedule } from "../train/schedules.js";
-import { trainStep } from "../train/step.js";
-import { taskTokenizer } from "./harness.js";
+import { type ArmBudget, taskTokenizer, trainArm } from "./harness.js";
 
 /** Between the question and the answer, and after the answer (generation stops there). */
 export const LM_SEP = ">";
@@ -33,20 +30,14 @@ export const SMALL_GPT: Partial<GPTConfig> = {
   maxLen: 48,
 };
 
-export interface LMTrial {
+export interface LMTrial extends ArmBudget {
   /** The training distribution (pairs rendered as "src>tgt."). */
   task: Task;
   /** Overrides of SMALL_GPT: the one thing an arm changes. */
   model?: Partial<GPTConfig>;
   /** Switches on during training and evaluation (e.g. no causal mask). */
   interventions?: ModelInterventions;
-  seed: number;
-  steps: number;
   batch: number;
-  /** Peak learning rate (default 2e-3) and warm-up steps (default 10% of steps). */
-  lr?: number;
-  warmup?: number;
-  clipNorm?: number;
   /** Held-out sets by name: loss, answer accuracy (teacher-forced) and exact match (generated). */
   evalSets?: Record<string, Pair[]>;
   onStep?: (info: { step: number; loss: number; gradNorm: number; model: GPT }) => void;
@@ -133,42 +124,27 @@ export function trainLM(t: LMTrial): LMOutcome {
   const tok = lmTokenizer(t.task);
   const model = smallGPT(tok.vocabSize, { seed: t.seed, ...t.model });
   model.interventions = { ...t.interventions };
-  const rng = new Mulberry32(t.seed * 7919 + 17);
-  const lr = t.lr ?? 2e-3;
-  const opt = new Adam(model.parameters(), { lr });
-  const schedule = cosineSchedule({
-    peakLr: lr,
-    warmup: t.warmup ?? Math.max(1, Math.round(t.steps / 10)),
-    totalSteps: t.steps,
+  const { losses, trainLoss } = trainArm(model.parameters(), t, {
+    model,
+    nextBatch: (rng) =>
+      lmBatch(
+        tok,
+        Array.from({ length: t.batch }, () => t.task.sample(rng)),
+      ),
+    loss: (b) => {
+      const { x, y } = batchTensors(b);
+      return { loss: model.loss(x, y, { ignoreIndex: PAD_ID }).loss, tokens: b.tokens };
+    },
+    onStep: (step, r) => t.onStep?.({ step, loss: r.loss, gradNorm: r.gradNorm, model }),
   });
-  const losses: number[] = [];
-  model.train();
-  for (let step = 1; step <= t.steps; step++) {
-    const pairs = Array.from({ length: t.batch }, () => t.task.sample(rng));
-    const r = trainStep([lmBatch(tok, pairs)], {
-      parameters: model.parameters(),
-      optimizer: opt,
-      loss: (b) => {
-        const { x, y } = batchTensors(b);
-        return { loss: model.loss(x, y, { ignoreIndex: PAD_ID }).loss, tokens: b.tokens };
-      },
-      lr: schedule(step),
-      clipNorm: t.clipNorm ?? 1,
-      caller: "experiment",
-      step,
-    });
-    losses.push(r.loss);
-    t.onStep?.({ step, loss: r.loss, gradNorm: r.gradNorm, model });
-  }
   model.eval();
   const evals: Record<string, LMHeldOut> = {};
   for (const [name, pairs] of Object.entries(t.evalSets ?? {}))
     evals[name] = evaluateLM(model, tok, pairs);
-  const tail = losses.slice(-Math.max(1, Math.round(losses.length / 10)));
   return {
     model,
     tokenizer: tok,
-    trainLoss: tail.reduce((a, b) => a + b, 0) / tail.length,
+    trainLoss,
     losses,
     evals,
     ms: performance.now() - start,
