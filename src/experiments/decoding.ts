@@ -17,17 +17,12 @@ import {
   compareArms,
   findCell,
   formatCell,
+  EXACT_MATCH,
 } from "./result.js";
 
 export const BEAM_WIDTHS = [1, 2, 4, 8];
 const armName = (k: number) => (k === 1 ? "greedy (k=1)" : `beam k=${k}`);
 
-const EXACT: MetricSpec = {
-  key: "exact",
-  label: "exact match",
-  better: "higher",
-  format: "percent",
-};
 const LOGP: MetricSpec = { key: "logProb", label: "log P(output)", better: "higher" };
 const GAIN: MetricSpec = {
   key: "gain",
@@ -98,10 +93,10 @@ export const decoding: ExperimentDef = {
       findCell(table, beam4, "", "logProb").mean - findCell(table, greedy, "", "logProb").mean;
     return {
       budget: { ...b, model: "d_model 64, 4 heads, 2+2 layers", task: "dates", alpha: 0.6 },
-      metrics: [EXACT, GAIN, LOGP, MS],
+      metrics: [EXACT_MATCH, GAIN, LOGP, MS],
       rows: table,
       conclusions: [
-        compareArms(table, EXACT, beam4, greedy).sentence,
+        compareArms(table, EXACT_MATCH, beam4, greedy).sentence,
         pairedSentence(findCell(table, beam4, "", "gain")),
         `Beam k=4 raises the mean log-probability of the chosen output by ${gain.toFixed(3)} nats over greedy.`,
         compareArms(table, MS, beam4, greedy).sentence,

@@ -19,21 +19,14 @@ import {
 import { type ExperimentDef, Progress } from "./experiment.js";
 import { trainSeq2Seq } from "./harness.js";
 import { pca2 } from "./pca.js";
-import { type MetricSpec, type PlotSpec, RowBuilder, compareArms } from "./result.js";
-
-const EXACT: MetricSpec = {
-  key: "exact",
-  label: "exact match",
-  better: "higher",
-  format: "percent",
-};
-const TOKEN: MetricSpec = {
-  key: "tokenAcc",
-  label: "token acc",
-  better: "higher",
-  format: "percent",
-};
-const LOSS: MetricSpec = { key: "loss", label: "held-out loss", better: "lower", format: "number" };
+import {
+  type PlotSpec,
+  RowBuilder,
+  compareArms,
+  EXACT_MATCH,
+  TOKEN_ACCURACY,
+  HELD_OUT_LOSS,
+} from "./result.js";
 
 /** The size of the lookup-vs-matmul timing: a realistic vocabulary and width. */
 export const LOOKUP_SIZE = { vocab: 8000, dModel: 256, tokens: 1000 };
@@ -301,11 +294,13 @@ export const embeddingExperiment: ExperimentDef = {
       .sort((x, y) => groupOrder.indexOf(x.group) - groupOrder.indexOf(y.group));
     const conclusions = [
       lookupSentence(check, t.check),
-      compareArms(table, LOSS, "×√d_model", "no scale", "scale").sentence,
-      compareArms(table, EXACT, "×√d_model", "no scale", "scale").sentence,
-      compareArms(table, LOSS, "tied", "untied output", "tying").sentence,
-      compareArms(table, EXACT, "tied", "untied output", "tying").sentence,
-      ...(quick ? [] : [compareArms(table, LOSS, "untied output", "untied all", "tying").sentence]),
+      compareArms(table, HELD_OUT_LOSS, "×√d_model", "no scale", "scale").sentence,
+      compareArms(table, EXACT_MATCH, "×√d_model", "no scale", "scale").sentence,
+      compareArms(table, HELD_OUT_LOSS, "tied", "untied output", "tying").sentence,
+      compareArms(table, EXACT_MATCH, "tied", "untied output", "tying").sentence,
+      ...(quick
+        ? []
+        : [compareArms(table, HELD_OUT_LOSS, "untied output", "untied all", "tying").sentence]),
       geometrySentence(before, after, sameClassChance(t.chars), seeds[0]),
     ];
     const plots: PlotSpec[] = [
@@ -330,7 +325,7 @@ export const embeddingExperiment: ExperimentDef = {
         model: "d_model 64, 4 heads, 2+2 layers",
         lookupSize: "V=8000, d=256, 1000 tokens",
       },
-      metrics: [EXACT, TOKEN, LOSS],
+      metrics: [EXACT_MATCH, TOKEN_ACCURACY, HELD_OUT_LOSS],
       rows: table,
       conclusions,
       plots,

@@ -6,19 +6,19 @@
 import { getTask, makeSplit } from "../data/tasks.js";
 import { type ExperimentDef, Progress } from "./experiment.js";
 import { SMALL_SEQ2SEQ, trainSeq2Seq } from "./harness.js";
-import { type MetricSpec, RowBuilder, compareArms, rankArms } from "./result.js";
+import {
+  type MetricSpec,
+  RowBuilder,
+  compareArms,
+  rankArms,
+  EXACT_MATCH,
+  HELD_OUT_LOSS,
+} from "./result.js";
 
 /** d_ff as a multiple of d_model 64: ¼×, 1×, 4× (the paper's ratio) and 16×. */
 export const FFN_WIDTHS = [16, 64, 256, 1024];
 const armName = (w: number) => `d_ff ${w}`;
 
-const EXACT: MetricSpec = {
-  key: "exact",
-  label: "exact match",
-  better: "higher",
-  format: "percent",
-};
-const LOSS: MetricSpec = { key: "loss", label: "held-out loss", better: "lower" };
 const MS: MetricSpec = { key: "msPerStep", label: "ms / step", better: "lower" };
 
 /** "Attention Is All You Need", Table 3 row (C), newstest2013 dev: d_ff and the base model (2048). */
@@ -71,12 +71,17 @@ export const feedForward: ExperimentDef = {
     const table = rows.rows();
     return {
       budget: { ...b, model: "d_model 64, 4 heads, 2+2 layers", task: "dates" },
-      metrics: [EXACT, LOSS, MS, { key: "params", label: "parameters", format: "count" }],
+      metrics: [
+        EXACT_MATCH,
+        HELD_OUT_LOSS,
+        MS,
+        { key: "params", label: "parameters", format: "count" },
+      ],
       rows: table,
       conclusions: [
-        rankArms(table, LOSS),
-        compareArms(table, LOSS, armName(256), armName(16)).sentence,
-        compareArms(table, LOSS, armName(1024), armName(256)).sentence,
+        rankArms(table, HELD_OUT_LOSS),
+        compareArms(table, HELD_OUT_LOSS, armName(256), armName(16)).sentence,
+        compareArms(table, HELD_OUT_LOSS, armName(1024), armName(256)).sentence,
         `For comparison, the paper (Table 3 (C), full scale): d_ff ${PAPER_TABLE3_DFF.map((r) => r.dFF).join(" / ")} gave dev perplexity ${PAPER_TABLE3_DFF.map((r) => r.ppl).join(" / ")}.`,
       ],
       plots: [{ kind: "bars", metric: "loss", title: "Held-out loss by feed-forward width" }],

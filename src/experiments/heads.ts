@@ -7,7 +7,6 @@ import { getTask, makeSplit, type Pair, type Task } from "../data/tasks.js";
 import { type ExperimentDef, Progress } from "./experiment.js";
 import { trainSeq2Seq } from "./harness.js";
 import {
-  type MetricSpec,
   type PlotSpec,
   type Row,
   RowBuilder,
@@ -15,24 +14,13 @@ import {
   formatCell,
   overlaps,
   rankArms,
+  EXACT_MATCH,
+  TOKEN_ACCURACY,
+  PERPLEXITY,
 } from "./result.js";
 import { lengthTask } from "./tasks.js";
 
 export const HEAD_COUNTS = [1, 2, 4, 8];
-
-const EXACT: MetricSpec = {
-  key: "exact",
-  label: "exact match",
-  better: "higher",
-  format: "percent",
-};
-const TOKEN: MetricSpec = {
-  key: "tokenAcc",
-  label: "token acc",
-  better: "higher",
-  format: "percent",
-};
-const PPL: MetricSpec = { key: "ppl", label: "perplexity", better: "lower", format: "number" };
 
 /** "Attention Is All You Need", Table 3, the base model and rows (A). */
 export const PAPER_TABLE3_A = {
@@ -104,8 +92,8 @@ export const heads: ExperimentDef = {
     }
     const table = rows.rows();
     const conclusions = b.tasks.flatMap((t) => [
-      rankArms(table, PPL, t.name),
-      rankArms(table, EXACT, t.name),
+      rankArms(table, PERPLEXITY, t.name),
+      rankArms(table, EXACT_MATCH, t.name),
       trendSentence(table, t.name, b.dModel),
     ]);
     const plots: PlotSpec[] = [
@@ -129,7 +117,7 @@ export const heads: ExperimentDef = {
         evalSize: b.evalSize,
         steps: b.tasks.map((t) => `${t.name}: ${t.steps}`).join(", "),
       },
-      metrics: [PPL, EXACT, TOKEN],
+      metrics: [PERPLEXITY, EXACT_MATCH, TOKEN_ACCURACY],
       rows: table,
       conclusions,
       plots,
@@ -174,6 +162,6 @@ function trendSentence(rows: readonly Row[], group: string, dModel: number): str
     : "does not show its drop with too many heads";
   return (
     `On ${group}, perplexity by heads ${list}: ${ours}. ` +
-    `Table 3 (A): 1 head is worst (PPL 5.29 vs 4.92, BLEU 24.9 vs 25.8), and 32 heads (d_k 16) drop too (5.01, 25.4); at this scale ours ${single} and ${many}.`
+    `Table 3 (A): 1 head is worst (PERPLEXITY 5.29 vs 4.92, BLEU 24.9 vs 25.8), and 32 heads (d_k 16) drop too (5.01, 25.4); at this scale ours ${single} and ${many}.`
   );
 }

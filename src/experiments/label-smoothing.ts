@@ -7,26 +7,21 @@
 import { getTask, makeSplit } from "../data/tasks.js";
 import { type ExperimentDef, Progress } from "./experiment.js";
 import { trainSeq2Seq } from "./harness.js";
-import { type MetricSpec, type PlotSpec, type Row, RowBuilder, compareArms } from "./result.js";
+import {
+  type MetricSpec,
+  type PlotSpec,
+  type Row,
+  RowBuilder,
+  compareArms,
+  EXACT_MATCH,
+  TOKEN_ACCURACY,
+  PERPLEXITY,
+} from "./result.js";
 
 export const SMOOTHING_ARMS = [
   { arm: "ε_ls 0", eps: 0 },
   { arm: "ε_ls 0.1", eps: 0.1 },
 ];
-
-const PPL: MetricSpec = { key: "ppl", label: "perplexity", better: "lower", format: "number" };
-const TOKEN: MetricSpec = {
-  key: "tokenAcc",
-  label: "token acc",
-  better: "higher",
-  format: "percent",
-};
-const EXACT: MetricSpec = {
-  key: "exact",
-  label: "exact match",
-  better: "higher",
-  format: "percent",
-};
 
 /** Budgets: the full run adds a longer training, to see whether the picture changes with training. */
 export function labelSmoothingBudget(quick: boolean) {
@@ -80,7 +75,9 @@ export const labelSmoothing: ExperimentDef = {
     const conclusions = b.steps.flatMap((s) => {
       const g = groupOf(s);
       return [
-        ...[PPL, TOKEN, EXACT].map((m) => compareArms(table, m, "ε_ls 0.1", "ε_ls 0", g).sentence),
+        ...[PERPLEXITY, TOKEN_ACCURACY, EXACT_MATCH].map(
+          (m) => compareArms(table, m, "ε_ls 0.1", "ε_ls 0", g).sentence,
+        ),
         paperSentence(table, g),
       ];
     });
@@ -106,7 +103,7 @@ export const labelSmoothing: ExperimentDef = {
         batch: b.batch,
         evalSize: b.evalSize,
       },
-      metrics: [PPL, TOKEN, EXACT],
+      metrics: [PERPLEXITY, TOKEN_ACCURACY, EXACT_MATCH],
       rows: table,
       conclusions,
       plots,
@@ -120,16 +117,16 @@ function paperSentence(rows: readonly Row[], group: string): string {
     const c = compareArms(rows, m, "ε_ls 0.1", "ε_ls 0", group);
     return c.overlap ? "the same within the spread" : c.aBetter ? "better" : "worse";
   };
-  const ppl = verdict(PPL);
-  const tok = verdict(TOKEN);
-  const ex = verdict(EXACT);
+  const ppl = verdict(PERPLEXITY);
+  const tok = verdict(TOKEN_ACCURACY);
+  const ex = verdict(EXACT_MATCH);
   const accBetter = tok === "better" || ex === "better";
   const accWorse = tok === "worse" || ex === "worse";
   let shows: string;
   if (ppl === "worse" && accBetter)
     shows = "§5.4's trade (perplexity worse, accuracy better) shows at this scale";
   else if (ppl === "worse")
-    shows = `only the perplexity half of §5.4's trade shows at this scale: accuracy is ${accWorse ? "worse, not better" : "not better"}`;
+    shows = `only the perplexity half of §5.4's trade shows at this scale (accuracy is ${accWorse ? "worse, not better" : "not better"})`;
   else if (accBetter) shows = "accuracy is better as in §5.4, but perplexity is not worse";
   else shows = "§5.4's trade does not show at this scale";
   return `On ${group}, with ε_ls 0.1 perplexity is ${ppl}, token accuracy ${tok} and exact match ${ex}: ${shows}.`;

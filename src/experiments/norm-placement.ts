@@ -16,6 +16,8 @@ import {
   RowBuilder,
   compareArms,
   findCell,
+  EXACT_MATCH,
+  HELD_OUT_LOSS,
 } from "./result.js";
 import { lengthTask } from "./tasks.js";
 
@@ -24,13 +26,6 @@ export const PLACEMENTS: { arm: string; norm: NormPlacement }[] = [
   { arm: "pre-LN", norm: "pre" },
 ];
 
-const EXACT: MetricSpec = {
-  key: "exact",
-  label: "exact match",
-  better: "higher",
-  format: "percent",
-};
-const LOSS: MetricSpec = { key: "loss", label: "held-out loss", better: "lower", format: "number" };
 const DIVERGED: MetricSpec = {
   key: "diverged",
   label: "diverged",
@@ -113,7 +108,7 @@ export const normPlacement: ExperimentDef = {
     const table = rows.rows();
     const groups = b.conditions.map(conditionName);
     const conclusions = [
-      ...groups.map((g) => compareArms(table, EXACT, "pre-LN", "post-LN", g).sentence),
+      ...groups.map((g) => compareArms(table, EXACT_MATCH, "pre-LN", "post-LN", g).sentence),
       sensitivitySentence(table, groups),
       divergenceSentence(table, groups, seeds.length),
     ];
@@ -140,7 +135,7 @@ export const normPlacement: ExperimentDef = {
         evalSize: b.evalSize,
         conditions: groups.join("; "),
       },
-      metrics: [EXACT, LOSS, DIVERGED],
+      metrics: [EXACT_MATCH, HELD_OUT_LOSS, DIVERGED],
       rows: table,
       conclusions,
       plots,
@@ -166,7 +161,7 @@ function sensitivitySentence(rows: readonly Row[], groups: string[]): string {
     };
   });
   const wins = (a: string, b: string) =>
-    groups.filter((g) => compareArms(rows, EXACT, a, b, g).aBetter === true).length;
+    groups.filter((g) => compareArms(rows, EXACT_MATCH, a, b, g).aBetter === true).length;
   const preWins = wins("pre-LN", "post-LN");
   const postWins = wins("post-LN", "pre-LN");
   const [post, pre] = kept;

@@ -21,17 +21,12 @@ import {
   compareArms,
   findCell,
   formatValue,
+  EXACT_MATCH,
 } from "./result.js";
 import { lengthTask } from "./tasks.js";
 
 export const PADDING_ARMS = ["padding mask", "no padding mask"] as const;
 
-const EXACT: MetricSpec = {
-  key: "exact",
-  label: "exact match",
-  better: "higher",
-  format: "percent",
-};
 const CHANGED: MetricSpec = {
   key: "changed",
   label: "outputs changed vs alone",
@@ -185,7 +180,8 @@ export const paddingMask: ExperimentDef = {
     const most = padGroup(b.padTo[b.padTo.length - 1]);
     const conclusions = [
       ...b.padTo.map(
-        (p) => compareArms(table, EXACT, PADDING_ARMS[0], PADDING_ARMS[1], padGroup(p)).sentence,
+        (p) =>
+          compareArms(table, EXACT_MATCH, PADDING_ARMS[0], PADDING_ARMS[1], padGroup(p)).sentence,
       ),
       dependenceSentence(table, most),
     ];
@@ -212,7 +208,7 @@ export const paddingMask: ExperimentDef = {
         probe: `${b.probe} held-out sources`,
         paddedTo: b.padTo.filter((p) => p > 0).join(", "),
       },
-      metrics: [EXACT, CHANGED, DLOGIT],
+      metrics: [EXACT_MATCH, CHANGED, DLOGIT],
       rows: table,
       conclusions,
       plots,

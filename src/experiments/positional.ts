@@ -9,29 +9,17 @@ import type { PositionalKind } from "../nn/positional.js";
 import { type ExperimentDef, Progress } from "./experiment.js";
 import { trainSeq2Seq } from "./harness.js";
 import {
-  type MetricSpec,
   type PlotSpec,
   RowBuilder,
   compareArms,
   findCell,
   rankArms,
+  EXACT_MATCH,
+  TOKEN_ACCURACY,
 } from "./result.js";
 import { bagTask, lengthTask } from "./tasks.js";
 
 export const POSITIONAL_ARMS: PositionalKind[] = ["sinusoidal", "learned", "rope", "alibi", "none"];
-
-const EXACT: MetricSpec = {
-  key: "exact",
-  label: "exact match",
-  better: "higher",
-  format: "percent",
-};
-const TOKEN: MetricSpec = {
-  key: "tokenAcc",
-  label: "token acc",
-  better: "higher",
-  format: "percent",
-};
 
 /** Budgets: the quick run (CI, the explorer) and the full one (docs/concepts). */
 export function positionalBudget(quick: boolean) {
@@ -89,8 +77,8 @@ export const positional: ExperimentDef = {
     }
     const table = rows.rows();
     const conclusions = [
-      ...[...tasks, longer].map((g) => rankArms(table, EXACT, g)),
-      compareArms(table, EXACT, "sinusoidal", "none", "reverse").sentence,
+      ...[...tasks, longer].map((g) => rankArms(table, EXACT_MATCH, g)),
+      compareArms(table, EXACT_MATCH, "sinusoidal", "none", "reverse").sentence,
       orderSentence(table, tasks),
     ];
     const plots: PlotSpec[] = [
@@ -108,7 +96,7 @@ export const positional: ExperimentDef = {
         trainLengths: `1–${b.trainMaxLen}`,
         longerLengths: `${b.trainMaxLen + 1}–${b.testMaxLen}`,
       },
-      metrics: [EXACT, TOKEN],
+      metrics: [EXACT_MATCH, TOKEN_ACCURACY],
       rows: table,
       conclusions,
       plots,

@@ -15,6 +15,22 @@ export interface MetricSpec {
   format?: "percent" | "count" | "number";
 }
 
+/** The columns most experiments share. */
+export const EXACT_MATCH: MetricSpec = {
+  key: "exact",
+  label: "exact match",
+  better: "higher",
+  format: "percent",
+};
+export const TOKEN_ACCURACY: MetricSpec = {
+  key: "tokenAcc",
+  label: "token acc",
+  better: "higher",
+  format: "percent",
+};
+export const HELD_OUT_LOSS: MetricSpec = { key: "loss", label: "held-out loss", better: "lower" };
+export const PERPLEXITY: MetricSpec = { key: "ppl", label: "perplexity", better: "lower" };
+
 /** One metric of one arm: the per-seed values and their summary. */
 export interface Cell {
   mean: number;

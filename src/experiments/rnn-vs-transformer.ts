@@ -22,7 +22,6 @@ import {
   trainSeq2Seq,
 } from "./harness.js";
 import {
-  type MetricSpec,
   type PlotSpec,
   type Row,
   RowBuilder,
@@ -32,24 +31,14 @@ import {
   findCell,
   formatCell,
   overlaps,
+  EXACT_MATCH,
+  TOKEN_ACCURACY,
 } from "./result.js";
 import { lengthTask } from "./tasks.js";
 
 export const RNN_ARMS = ["transformer", "gru+attention"] as const;
 export type RNNArm = (typeof RNN_ARMS)[number];
 
-const EXACT: MetricSpec = {
-  key: "exact",
-  label: "exact match",
-  better: "higher",
-  format: "percent",
-};
-const TOKEN: MetricSpec = {
-  key: "tokenAcc",
-  label: "token acc",
-  better: "higher",
-  format: "percent",
-};
 /** The RNN's embedding width: the Transformer's d_model. */
 const EMBED = 64;
 /** Steps of the timing run before the clock starts, and timed steps. */
@@ -335,7 +324,9 @@ export const rnnVsTransformer: ExperimentDef = {
       ]),
     );
     const conclusions = [
-      ...groups.map((g) => compareArms(table, EXACT, "transformer", "gru+attention", g).sentence),
+      ...groups.map(
+        (g) => compareArms(table, EXACT_MATCH, "transformer", "gru+attention", g).sentence,
+      ),
       lengthSentence(table, b.lengths),
       gradientSentence(decay, maxL),
       `After training, the source token that a reverse output needs gets ${formatCell(neededRatio["transformer: needed token"], "number")}× the mean gradient of a source token in the Transformer and ${formatCell(neededRatio["gru+attention: needed token"], "number")}× in the GRU.`,
@@ -372,7 +363,7 @@ export const rnnVsTransformer: ExperimentDef = {
         trainLengths: `reverse 1–${maxL}`,
         probe: `${b.probeSize} reverse strings of length ${maxL}, trained models`,
       },
-      metrics: [EXACT, TOKEN],
+      metrics: [EXACT_MATCH, TOKEN_ACCURACY],
       rows: table,
       conclusions,
       plots,

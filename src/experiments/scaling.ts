@@ -26,6 +26,7 @@ import {
   findCell,
   mean,
   sd,
+  HELD_OUT_LOSS,
 } from "./result.js";
 import { lengthTask } from "./tasks.js";
 
@@ -41,7 +42,6 @@ const SATURATED: MetricSpec = {
 };
 const LOGIT_STD: MetricSpec = { key: "logitStd", label: "logit std at init" };
 const QK_GRAD: MetricSpec = { key: "qkGrad", label: "‖∇W^Q,W^K‖ at init" };
-const LOSS: MetricSpec = { key: "loss", label: "held-out loss", better: "lower" };
 const TOKEN: MetricSpec = {
   key: "tokenAcc",
   label: "held-out token acc",
@@ -243,7 +243,9 @@ export const scaling: ExperimentDef = {
     const [scaled, unscaled] = SCALING_ARMS;
     const conclusions = [
       ...b.dKs.map((dK) => entropySentence(table, `d_k ${dK}`)),
-      ...b.dKs.map((dK) => compareArms(table, LOSS, scaled, unscaled, `d_k ${dK}`).sentence),
+      ...b.dKs.map(
+        (dK) => compareArms(table, HELD_OUT_LOSS, scaled, unscaled, `d_k ${dK}`).sentence,
+      ),
       compareArms(table, QK_GRAD, unscaled, scaled, "d_k 64").sentence,
       spreadSentence(table, b.dKs),
     ];
@@ -280,7 +282,7 @@ export const scaling: ExperimentDef = {
         saturation: `largest weight ≥ ${SATURATION}`,
         evalSize: b.evalSize,
       },
-      metrics: [ENTROPY, SATURATED, LOGIT_STD, QK_GRAD, LOSS, TOKEN],
+      metrics: [ENTROPY, SATURATED, LOGIT_STD, QK_GRAD, HELD_OUT_LOSS, TOKEN],
       rows: table,
       conclusions,
       plots,
