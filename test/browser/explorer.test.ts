@@ -315,8 +315,9 @@ describe("explorer in Chromium", { timeout: 110_000 }, () => {
 
     await page.click("[data-chapter=attention]");
     await page.selectOption("[data-testid=pick-block]", "cross");
-    await page.selectOption("[data-testid=pick-layer]", "1");
-    await page.selectOption("[data-testid=pick-head]", "2");
+    // By value (the tap's 0-based index): the page labels layers and heads from 1.
+    await page.selectOption("[data-testid=pick-layer]", { value: "1" });
+    await page.selectOption("[data-testid=pick-head]", { value: "2" });
     const canvas = page.locator("[data-testid=attn-heatmap] canvas");
     await canvas.focus();
     for (const k of ["ArrowUp", "ArrowRight", "ArrowRight", "ArrowRight"]) await canvas.press(k);

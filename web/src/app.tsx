@@ -2,7 +2,13 @@
 import { useEffect, useMemo, useRef, useState } from "preact/hooks";
 import { ChapterView } from "./chapters/index.js";
 import { CHAPTERS, chapterById, chapterText, isChapterId } from "./chapters/guide.js";
-import { type Actions, blockFor, type TrainingState, type UiState } from "./chapters/types.js";
+import {
+  type Actions,
+  blockFor,
+  GREEDY,
+  type TrainingState,
+  type UiState,
+} from "./chapters/types.js";
 import { ModelClient } from "./client.js";
 import { Sidebar } from "./components/sidebar.js";
 import { ExperimentLinks, ExperimentsPage, ViewsNav } from "./experiments/page.js";
@@ -70,7 +76,13 @@ export function App() {
   const [status, setStatus] = useState<string>("Loading the model…");
   const [error, setError] = useState<string | null>(null);
   const [training, setTraining] = useState<TrainingState>(NO_TRAINING);
-  const [ui, setUiState] = useState<UiState>({ block: "cross", layer: 0, head: 0, cell: null });
+  const [ui, setUiState] = useState<UiState>({
+    block: "cross",
+    layer: 0,
+    head: 0,
+    cell: null,
+    sampling: GREEDY,
+  });
   /** The checkpoint attn explore serves (--checkpoint), by name. */
   const [served, setServed] = useState<string | null>(null);
   const [shipped, setShipped] = useState<ManifestEntry[]>([]);
@@ -308,6 +320,7 @@ export function App() {
         served={served}
         shipped={shipped}
         current={current}
+        sampling={info?.kind === "gpt" && ui.sampling.temperature > 0}
         onSpec={onSpec}
         onInput={onInput}
         act={act}

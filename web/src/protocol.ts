@@ -173,10 +173,22 @@ export interface PositionsSide {
 export interface Outcome {
   /** Greedy decoding of the source (GPT: the greedy continuation of the prompt). */
   output: string;
-  /** Teacher-forced cross-entropy against the target (no smoothing), mean per token (GPT: over the prompt's next tokens). */
+  /** Teacher-forced cross-entropy against the reference (no smoothing), mean per token (GPT: over the prompt's next tokens). */
   loss: number;
   /** Teacher-forced argmax at each target position (GPT: the guessed next token after each prefix). */
   prediction: string;
+}
+
+/**
+ * What the loss is measured against, so that an intact and a changed model are
+ * scored on the same answer: the target the learner typed; else the task's
+ * true answer when the page can compute it (web/src/engine/truth.ts); else the
+ * intact model's own greedy output. A GPT is scored on its prompt's own next
+ * characters.
+ */
+export interface Reference {
+  kind: "typed" | "truth" | "intact" | "prompt";
+  text: string;
 }
 
 /**
@@ -203,6 +215,8 @@ export interface Analysis {
   posTable: Rec | null;
   maskBatch: MaskBatch | null;
   outcome: Outcome;
+  /** What outcome.loss and baseline.loss are measured against. */
+  reference: Reference;
   /** The same without interventions (only when some are on). */
   baseline: Outcome | null;
   interventions: Interventions;

@@ -11,6 +11,7 @@ import {
   blocksOf,
   blockTokens,
   layersOf,
+  nth,
 } from "./types.js";
 
 export function HeadPicker({ info, ui, act }: Pick<ChapterProps, "info" | "ui" | "act">) {
@@ -40,7 +41,7 @@ export function HeadPicker({ info, ui, act }: Pick<ChapterProps, "info" | "ui" |
           onChange={(e) => act.setUi({ layer: Number(e.currentTarget.value) })}
         >
           {Array.from({ length: layersOf(info, block) }, (_, i) => (
-            <option value={i}>{i}</option>
+            <option value={i}>{nth(i)}</option>
           ))}
         </select>
       </label>
@@ -52,7 +53,7 @@ export function HeadPicker({ info, ui, act }: Pick<ChapterProps, "info" | "ui" |
           onChange={(e) => act.setUi({ head: Number(e.currentTarget.value) })}
         >
           {Array.from({ length: info.config.heads }, (_, i) => (
-            <option value={i}>{i}</option>
+            <option value={i}>{nth(i)}</option>
           ))}
         </select>
       </label>
@@ -96,7 +97,7 @@ export function Attention(props: ChapterProps) {
       <div class="row">
         <Heatmap
           testId="attn-heatmap"
-          title={`${BLOCK_NAMES[block]}, layer ${layer}, head ${h}: weights (rows: queries, columns: keys)`}
+          title={`${BLOCK_NAMES[block]}, layer ${nth(layer)}, head ${nth(h)}: weights (rows: queries, columns: keys)`}
           m={W}
           rowLabels={qTok}
           colLabels={kTok}

@@ -8,13 +8,13 @@ import { Heatmap } from "../components/heatmap.js";
 import { Bars, Tokens } from "../components/widgets.js";
 import { fmt } from "../lib.js";
 import type { DecodeStepInfo, SamplingSettings } from "../protocol.js";
-import { type ChapterProps, isGpt, layersOf, tok } from "./types.js";
-
-const GREEDY: SamplingSettings = { temperature: 0, topK: 0, topP: 1, seed: 0 };
+import { type ChapterProps, isGpt, layersOf, nth, tok } from "./types.js";
 
 /** A GPT's continuation, one token at a time. */
-function GptDecoding({ a, info, act }: ChapterProps) {
-  const [sampling, setSampling] = useState<SamplingSettings>(GREEDY);
+function GptDecoding({ a, info, ui, act }: ChapterProps) {
+  // In the shared UI state: the sidebar says whether its greedy continuation is what Decoding shows.
+  const sampling = ui.sampling;
+  const setSampling = (s: SamplingSettings) => act.setUi({ sampling: s });
   const [gen, setGen] = useState<{ ids: number[]; steps: DecodeStepInfo[] }>(a.greedy);
   const [t, setT] = useState(0);
   const [err, setErr] = useState<string | null>(null);
@@ -168,13 +168,13 @@ function GptDecoding({ a, info, act }: ChapterProps) {
           <div class="col">
             <Heatmap
               testId="decode-self"
-              title={`Where the newest position looked (causal self-attention, layer ${L}; rows: heads)`}
+              title={`Where the newest position looked (causal self-attention, layer ${nth(L)} of ${L + 1}; rows: heads)`}
               m={{
                 rows: step.cross.shape[0],
                 cols: step.cross.shape[1],
                 values: step.cross.values,
               }}
-              rowLabels={Array.from({ length: step.cross.shape[0] }, (_, h) => `head ${h}`)}
+              rowLabels={Array.from({ length: step.cross.shape[0] }, (_, h) => `head ${nth(h)}`)}
               colLabels={context.map((id) => tok(info, id))}
               range={[0, 1]}
               maxWidth={440}
@@ -290,13 +290,13 @@ function Seq2SeqDecoding({ a, info }: ChapterProps) {
           <div class="col">
             <Heatmap
               testId="decode-cross"
-              title={`Where this step looked in the source (cross-attention, layer ${L}; rows: heads)`}
+              title={`Where this step looked in the source (cross-attention, layer ${nth(L)} of ${L + 1}; rows: heads)`}
               m={{
                 rows: step.cross.shape[0],
                 cols: step.cross.shape[1],
                 values: step.cross.values,
               }}
-              rowLabels={Array.from({ length: step.cross.shape[0] }, (_, h) => `head ${h}`)}
+              rowLabels={Array.from({ length: step.cross.shape[0] }, (_, h) => `head ${nth(h)}`)}
               colLabels={src}
               range={[0, 1]}
               maxWidth={520}
@@ -308,8 +308,8 @@ function Seq2SeqDecoding({ a, info }: ChapterProps) {
       <p>
         Instead of one output, keep the 3 most likely partial outputs (by total log-probability). At
         each step, extend each by its best tokens and keep the best 3 that go on. An output that
-        ends (⏹) is set aside with its score, log P divided by the GNMT length penalty ((5 + length)
-        / 6)
+        ends (marked <span class="ended">ended</span>) is set aside with its score, log P divided by
+        the GNMT length penalty ((5 + length) / 6)
         <sup>0.6</sup>, so that short outputs are not favoured just for having fewer factors; the
         search stops when 3 have ended, and the best score wins. This is what{" "}
         <code>attn translate --beam 3</code> runs.
@@ -333,7 +333,12 @@ function Seq2SeqDecoding({ a, info }: ChapterProps) {
                     <code>
                       {info.vocab.length ? b.ids.map((id) => tok(info, id)).join("") || "∅" : ""}
                     </code>
-                    {b.done && " ⏹"}{" "}
+                    {b.done && (
+                      <>
+                        {" "}
+                        <span class="ended">ended</span>
+                      </>
+                    )}{" "}
                     <span class="muted">
                       {b.done && b.score !== undefined
                         ? `score ${fmt(b.score, 2)}`

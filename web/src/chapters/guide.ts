@@ -74,7 +74,7 @@ export const CHAPTERS: Chapter[] = [
     nav: "Start",
     title: "A Transformer you can watch",
     intro: [
-      "Type a source on the left. A small encoder-decoder Transformer (the model of “Attention Is All You Need”) reads it and writes its answer one character at a time; every number on this page comes from that model, running in your browser.",
+      "Type a source in the Source box (on the left; on a phone, open it at the top). A small encoder-decoder Transformer (the model of “Attention Is All You Need”) reads it and writes its answer one character at a time; every number on this page comes from that model, running in your browser.",
       "The page opens a model already trained to write dates in ISO form. Choose “Fresh model” in the Model box for random weights that answer nonsense, press Train and watch the loss fall and the attention sharpen; or follow the chapters to see each step of the computation.",
     ],
     code: [
@@ -84,7 +84,7 @@ export const CHAPTERS: Chapter[] = [
     gpt: {
       title: "A GPT you can watch",
       intro: [
-        "Type a prompt on the left. A small GPT, a decoder-only Transformer that learned its text one character at a time, reads it and continues it one character at a time; every number on this page comes from that model, running in your browser.",
+        "Type a prompt in the Prompt box (on the left; on a phone, open it at the top). A small GPT, a decoder-only Transformer that learned its text one character at a time, reads it and continues it one character at a time; every number on this page comes from that model, running in your browser.",
         "A GPT is the paper's decoder without cross-attention: one stack of causally masked self-attention layers (normalised before each sub-layer, as GPT-2) that predicts the next token at every position.",
       ],
       code: [
@@ -233,7 +233,7 @@ export const CHAPTERS: Chapter[] = [
     title: "From vectors to the next token",
     intro: [
       "The decoder's last vectors are multiplied by the (shared) embedding matrix, giving one logit per vocabulary entry; softmax makes them probabilities (§3.4).",
-      "Temperature, top-k and top-p reshape that distribution before sampling. Training compares it with the target using cross-entropy; with label smoothing (ε = 0.1 in the paper, §5.4) the target keeps a little mass on every token.",
+      "Temperature, top-k and top-p reshape that distribution before sampling. Training compares it with the target using cross-entropy, −ln p(target token), measured in nats (natural-log units); with label smoothing (ε = 0.1 in the paper, §5.4) the target keeps a little mass on every token.",
     ],
     code: [
       { file: "src/models/transformer.ts", fn: "Transformer.project / Transformer.loss" },
@@ -256,7 +256,7 @@ export const CHAPTERS: Chapter[] = [
     nav: "9 Training",
     title: "Training, live",
     intro: [
-      "Each step draws a batch of task examples, runs the model with teacher forcing, computes the cross-entropy, back-propagates and lets Adam update every weight (§5.3). The settings and seed are in the address bar: the link replays the same steps.",
+      "Each step draws a batch of task examples, runs the model with teacher forcing (the decoder is fed the true previous tokens, not its own guesses), computes the cross-entropy (the mean of −ln p of each right token), back-propagates and lets Adam update every weight (§5.3). The settings and seed are in the address bar: the link replays the same steps.",
       "Watch the loss fall, the samples become right, and the attention maps and embedding projection change as it learns.",
     ],
     code: [

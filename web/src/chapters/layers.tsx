@@ -5,7 +5,7 @@ import { Heatmap } from "../components/heatmap.js";
 import { Bars } from "../components/widgets.js";
 import { fmt, mat, norm, rowOf } from "../lib.js";
 import type { Rec } from "../protocol.js";
-import { type ChapterProps, isGpt, type StackName, tok } from "./types.js";
+import { type ChapterProps, isGpt, nth, type StackName, tok } from "./types.js";
 
 interface Stage {
   label: string;
@@ -80,7 +80,7 @@ function LayerPicker(p: {
         Layer
         <select value={p.layer} onChange={(e) => p.set(p.stack, Number(e.currentTarget.value))}>
           {Array.from({ length: n }, (_, i) => (
-            <option value={i}>{i}</option>
+            <option value={i}>{nth(i)}</option>
           ))}
         </select>
       </label>

@@ -3,7 +3,7 @@ import { attentionTap, type AttentionTap } from "../../../src/browser.js";
 import { useState } from "preact/hooks";
 import { Heatmap } from "../components/heatmap.js";
 import { type Matrix, mat } from "../lib.js";
-import { type ChapterProps, isGpt, layersOf, tok } from "./types.js";
+import { type ChapterProps, isGpt, layersOf, nth, PAD_LABEL, tok } from "./types.js";
 
 const ROWS = ["your input", "example 1", "example 2"];
 
@@ -15,27 +15,29 @@ function BatchGrid(p: {
   testId: string;
 }) {
   return (
-    <table class="batch" data-testid={p.testId}>
-      <caption>{p.label}</caption>
-      <tbody>
-        {p.ids.map((row, r) => (
-          <tr>
-            <th scope="row" class="batch-row">
-              {ROWS[r] ?? `row ${r}`}
-            </th>
-            {row.map((id, c) => (
-              <td
-                class={p.pad[r][c] ? "batch-cell pad" : "batch-cell"}
-                data-pad={p.pad[r][c]}
-                title={p.pad[r][c] ? "padding" : `id ${id}`}
-              >
-                {p.pad[r][c] ? "pad" : p.vocab(id)}
-              </td>
-            ))}
-          </tr>
-        ))}
-      </tbody>
-    </table>
+    <div class="scroll-x">
+      <table class="batch" data-testid={p.testId}>
+        <caption>{p.label}</caption>
+        <tbody>
+          {p.ids.map((row, r) => (
+            <tr>
+              <th scope="row" class="batch-row">
+                {ROWS[r] ?? `row ${r}`}
+              </th>
+              {row.map((id, c) => (
+                <td
+                  class={p.pad[r][c] ? "batch-cell pad" : "batch-cell"}
+                  data-pad={p.pad[r][c]}
+                  title={p.pad[r][c] ? "padding" : `id ${id}`}
+                >
+                  {p.pad[r][c] ? PAD_LABEL : p.vocab(id)}
+                </td>
+              ))}
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </div>
   );
 }
 
@@ -72,7 +74,7 @@ function GptMasks({ a, info }: ChapterProps) {
             onChange={(e) => setLayer(Number(e.currentTarget.value))}
           >
             {Array.from({ length: layersOf(info, "self") }, (_, i) => (
-              <option value={i}>{i}</option>
+              <option value={i}>{nth(i)}</option>
             ))}
           </select>
         </label>
@@ -80,7 +82,7 @@ function GptMasks({ a, info }: ChapterProps) {
           Head
           <select value={head} onChange={(e) => setHead(Number(e.currentTarget.value))}>
             {Array.from({ length: info.config.heads }, (_, i) => (
-              <option value={i}>{i}</option>
+              <option value={i}>{nth(i)}</option>
             ))}
           </select>
         </label>
@@ -154,7 +156,7 @@ function Seq2SeqMasks({ a, info }: ChapterProps) {
   const part = stack === "enc" ? mb.enc : mb.dec;
   const ids = stack === "enc" ? mb.srcIds : mb.tgtIn;
   const labels = ids[row].map((id, c) =>
-    (stack === "enc" ? mb.srcPad : mb.tgtPad)[row][c] ? "·" : tok(info, id),
+    (stack === "enc" ? mb.srcPad : mb.tgtPad)[row][c] ? PAD_LABEL : tok(info, id),
   );
   const scores = mat(part.scores, [row, head]);
   const masked = mat(part.masked, [row, head]);
@@ -170,7 +172,8 @@ function Seq2SeqMasks({ a, info }: ChapterProps) {
     <div>
       <p>
         Three sequences batched together: yours and two task examples. Shorter ones are padded to
-        the longest with the pad token (id 0), which must never be attended to.
+        the longest with the pad token ({PAD_LABEL}, id 0; hatched below), which must never be
+        attended to.
       </p>
       <div class="row">
         <BatchGrid
@@ -206,10 +209,10 @@ function Seq2SeqMasks({ a, info }: ChapterProps) {
           </select>
         </label>
         <label>
-          Head (layer 0)
+          Head (layer 1)
           <select value={head} onChange={(e) => setHead(Number(e.currentTarget.value))}>
             {Array.from({ length: info.config.heads }, (_, i) => (
-              <option value={i}>{i}</option>
+              <option value={i}>{nth(i)}</option>
             ))}
           </select>
         </label>

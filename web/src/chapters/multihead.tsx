@@ -1,7 +1,8 @@
 /** Multi-head attention: every layer and head at once, a head view with lines, and zeroing heads. */
 import { attentionPath, attentionTap } from "../../../src/browser.js";
-import { useState } from "preact/hooks";
+import { useEffect, useState } from "preact/hooks";
 import { Heatmap } from "../components/heatmap.js";
+import { CompareTable, headLabel } from "../components/interventions.js";
 import { mat, reducedMotion } from "../lib.js";
 import {
   BLOCK_NAMES,
@@ -10,7 +11,9 @@ import {
   blockFor,
   blocksOf,
   blockTokens,
+  isGpt,
   layersOf,
+  nth,
 } from "./types.js";
 
 const HEAD_COLORS = [
@@ -38,8 +41,8 @@ function HeadView({ props, block, layer }: { props: ChapterProps; block: Block; 
   return (
     <figure class="headview">
       <figcaption>
-        Head view, {BLOCK_NAMES[block]}, layer {layer}: a line from each query (left) to each key
-        (right), as opaque as its weight. Hover a token on the left, or pick it below, to follow
+        Head view, {BLOCK_NAMES[block]}, layer {nth(layer)}: a line from each query (left) to each
+        key (right), as opaque as its weight. Hover a token on the left, or pick it below, to follow
         only its lines.
       </figcaption>
       <fieldset class="inline">
@@ -53,7 +56,7 @@ function HeadView({ props, block, layer }: { props: ChapterProps; block: Block; 
                 setShown(e.currentTarget.checked ? [...shown, h] : shown.filter((x) => x !== h))
               }
             />
-            head {h}
+            head {nth(h)}
           </label>
         ))}
         <label>
@@ -74,8 +77,10 @@ function HeadView({ props, block, layer }: { props: ChapterProps; block: Block; 
         </label>
       </fieldset>
       <svg
+        class="headview-svg"
         width={right + 60}
         height={height}
+        viewBox={`0 0 ${right + 60} ${height}`}
         role="img"
         aria-label="lines between query and key tokens"
         onMouseMove={(e) => {
@@ -127,12 +132,79 @@ function HeadView({ props, block, layer }: { props: ChapterProps; block: Block; 
   );
 }
 
+/**
+ * The intact model against the changed one, in the chapter where heads are
+ * zeroed: it sticks to the bottom of the window while the grid scrolls, so a
+ * click on "zero" anywhere in it gets its answer on screen.
+ */
+function ZeroFeedback({
+  a,
+  info,
+  pending,
+  restore,
+}: {
+  a: ChapterProps["a"];
+  info: ChapterProps["info"];
+  pending: boolean;
+  restore(key: string | null): void;
+}) {
+  const zeroed = a.interventions.zeroHeads;
+  if (!pending && !a.baseline) return null;
+  return (
+    <section
+      class="iv-inline"
+      data-testid="mh-compare"
+      aria-live="polite"
+      aria-label="what zeroing changed"
+    >
+      {pending ? (
+        <p class="ref-line">Computing the changed model…</p>
+      ) : (
+        <>
+          {zeroed.length > 0 ? (
+            <p class="iv-inline-heads">
+              Zeroed:{" "}
+              {zeroed.map((k) => (
+                <span class="chip">
+                  {headLabel(k)}{" "}
+                  <button type="button" class="link" onClick={() => restore(k)}>
+                    restore
+                  </button>
+                </span>
+              ))}
+              {zeroed.length > 1 && (
+                <button type="button" class="link" onClick={() => restore(null)}>
+                  restore all
+                </button>
+              )}
+            </p>
+          ) : (
+            <p class="iv-inline-heads">
+              No head is zeroed; other interventions are on (see Interventions).
+            </p>
+          )}
+          <CompareTable a={a} gpt={isGpt(info)} />
+        </>
+      )}
+    </section>
+  );
+}
+
 export function MultiHead(props: ChapterProps) {
   const { a, info, ui, act } = props;
   const H = info.config.heads;
   const zero = new Set(a.interventions.zeroHeads);
+  // Set by a click here, cleared by the analysis that answers it.
+  const [pending, setPending] = useState(false);
+  useEffect(() => setPending(false), [a]);
+  const restore = (key: string | null) => {
+    setPending(true);
+    const iv = a.interventions;
+    act.setInterventions({ ...iv, zeroHeads: key ? iv.zeroHeads.filter((x) => x !== key) : [] });
+  };
   const toggleZero = (key: string) => {
     const iv = a.interventions;
+    setPending(true);
     act.setInterventions({
       ...iv,
       zeroHeads: zero.has(key) ? iv.zeroHeads.filter((x) => x !== key) : [...iv.zeroHeads, key],
@@ -149,7 +221,7 @@ export function MultiHead(props: ChapterProps) {
             <h3>{BLOCK_NAMES[b]}</h3>
             {Array.from({ length: layersOf(info, b) }, (_, l) => (
               <div class="heads-row">
-                <span class="layer-label">layer {l}</span>
+                <span class="layer-label">layer {nth(l)}</span>
                 {Array.from({ length: H }, (_, h) => {
                   const key = `${attentionPath(b, l)}:${h}`;
                   const on = block === b && layer === l && ui.head === h;
@@ -159,7 +231,7 @@ export function MultiHead(props: ChapterProps) {
                       class={`head-cell${on ? " head-on" : ""}${zero.has(key) ? " zeroed" : ""}`}
                     >
                       <Heatmap
-                        title={`L${l} H${h}`}
+                        title={`layer ${nth(l)}, head ${nth(h)}`}
                         m={mat(rec, [0, h])}
                         rowLabels={q}
                         range={[0, 1]}
@@ -180,6 +252,7 @@ export function MultiHead(props: ChapterProps) {
                           type="button"
                           class="link"
                           aria-pressed={zero.has(key)}
+                          data-testid={`zero-${key}`}
                           onClick={() => toggleZero(key)}
                         >
                           {zero.has(key) ? "restore" : "zero"}
@@ -204,6 +277,7 @@ export function MultiHead(props: ChapterProps) {
         );
       })}
       <HeadView key={`${block}-${layer}-${ui.head}`} props={props} block={block} layer={layer} />
+      <ZeroFeedback a={a} info={info} pending={pending} restore={restore} />
     </div>
   );
 }

@@ -182,7 +182,8 @@ export function Output({ a, info }: ChapterProps) {
             <>
               <p>
                 p(target) = <strong>{fmt(p[y], 4)}</strong>, so the loss here is −log p ={" "}
-                <strong data-testid="ce-position">{fmt(-Math.log(p[y]), 4)}</strong> nats.
+                <strong data-testid="ce-position">{fmt(-Math.log(p[y]), 4)}</strong> nats (units of
+                the natural log).
               </p>
               <p>
                 With label smoothing ε = {eps}, the target is {fmt(1 - eps + eps / V, 4)} on “

@@ -4,8 +4,8 @@ import { LineChart } from "../components/chart.js";
 import { Heatmap } from "../components/heatmap.js";
 import { Tokens } from "../components/widgets.js";
 import type { Matrix } from "../lib.js";
-import type { Rec } from "../protocol.js";
-import { type ChapterProps, blockTokens, isGpt, layersOf, tok } from "./types.js";
+import type { Analysis, ModelInfo, Rec } from "../protocol.js";
+import { type ChapterProps, blockTokens, isGpt, layersOf, nth, tok } from "./types.js";
 
 /** Mean over heads of [1, H, Tq, Tk]. */
 export function headMean(r: Rec): Matrix {
@@ -14,6 +14,15 @@ export function headMean(r: Rec): Matrix {
   for (let h = 0; h < H; h++)
     for (let i = 0; i < Tq * Tk; i++) out[i] += r.values[h * Tq * Tk + i] / H;
   return { rows: Tq, cols: Tk, values: out };
+}
+
+/**
+ * Row labels of a decoder-side heatmap: the token each position writes (its
+ * label in the teacher-forced pass), not the token it is fed; row 0 reads
+ * <bos> and writes the first output token.
+ */
+export function writtenTokens(a: Analysis, info: ModelInfo): string[] {
+  return a.labels.map((id) => (id >= 0 ? tok(info, id) : "?"));
 }
 
 /** Start, for a GPT: the prompt, its continuation, where the last position looks, and no training. */
@@ -61,7 +70,7 @@ function GptOverview({ a, info, act }: ChapterProps) {
       {mean && (
         <Heatmap
           testId="overview-self"
-          title={`Where each position looks (causal self-attention, layer ${L}, mean of heads): only itself and earlier positions`}
+          title={`Where each position looks (causal self-attention, layer ${nth(L)} of ${L + 1}, mean of heads): only itself and earlier positions`}
           m={mean}
           rowLabels={q}
           colLabels={k}
@@ -80,8 +89,24 @@ export function Overview(props: ChapterProps) {
   const L = layersOf(info, "cross") - 1;
   const cross = a.tensors[attentionTap("cross", L, "weights")];
   const mean = cross ? headMean(cross) : null;
-  const { q, k } = blockTokens(a, info, "cross");
+  const { k } = blockTokens(a, info, "cross");
   const pts = training.points;
+  // A checkpoint is trained already: the walkthrough comes first, training more second.
+  const trained = info.origin.startsWith("checkpoint") || pts.length > 0;
+  const trainButton = (
+    <button
+      type="button"
+      class={trained ? "" : "primary big"}
+      onClick={() => act.train(training.running ? "pause" : "start")}
+    >
+      {training.running ? "Pause training" : trained ? "Train it more here" : "▶ Train it here"}
+    </button>
+  );
+  const walkButton = (
+    <button type="button" class={trained ? "primary big" : ""} onClick={() => act.go("embedding")}>
+      Start the walkthrough →
+    </button>
+  );
   const every = Math.max(1, Math.floor(pts.length / 400));
   const shown = pts.filter((_, i) => i % every === 0 || i === pts.length - 1);
   return (
@@ -114,16 +139,8 @@ export function Overview(props: ChapterProps) {
                 : "This model has not been trained yet: its weights are random, so the output is noise and the attention is blurred."}
           </p>
           <p class="cta-buttons">
-            <button
-              type="button"
-              class="primary big"
-              onClick={() => act.train(training.running ? "pause" : "start")}
-            >
-              {training.running ? "❚❚ Pause training" : "▶ Train it here"}
-            </button>
-            <button type="button" onClick={() => act.go("embedding")}>
-              Start the walkthrough →
-            </button>
+            {trained ? walkButton : trainButton}
+            {trained ? trainButton : walkButton}
           </p>
         </div>
       </div>
@@ -131,9 +148,9 @@ export function Overview(props: ChapterProps) {
         {mean && (
           <Heatmap
             testId="overview-cross"
-            title={`Where each output position looks in the source (cross-attention, layer ${L}, mean of heads)`}
+            title={`Where each output token looked in the source while it was written (cross-attention, layer ${nth(L)} of ${L + 1}, mean of heads; rows: the output token written, columns: the source tokens)`}
             m={mean}
-            rowLabels={q}
+            rowLabels={writtenTokens(a, info)}
             colLabels={k}
             maxWidth={620}
             range={[0, 1]}

@@ -4,8 +4,8 @@ import { LineChart } from "../components/chart.js";
 import { Heatmap } from "../components/heatmap.js";
 import { PcaPlot } from "../components/widgets.js";
 import { exact, fmt } from "../lib.js";
-import { headMean } from "./overview.js";
-import { type ChapterProps, blockTokens, layersOf } from "./types.js";
+import { headMean, writtenTokens } from "./overview.js";
+import { type ChapterProps, blockTokens, layersOf, nth } from "./types.js";
 
 /** Thins a long history for drawing (every point is kept in memory). */
 function thin<T>(xs: T[], max = 600): T[] {
@@ -53,7 +53,7 @@ function TrainingView({ a, info, training, settings, act }: ChapterProps) {
   const L = layersOf(info, "cross") - 1;
   const cross = a.tensors[attentionTap("cross", L, "weights")];
   const mean = cross ? headMean(cross) : null;
-  const { q, k } = blockTokens(a, info, "cross");
+  const { k } = blockTokens(a, info, "cross");
   const busy = training.replaying > 0;
   return (
     <div>
@@ -66,7 +66,7 @@ function TrainingView({ a, info, training, settings, act }: ChapterProps) {
           disabled={busy}
           onClick={() => act.train(training.running ? "pause" : "start")}
         >
-          {training.running ? "❚❚ Pause" : "▶ Start"}
+          {training.running ? "Pause" : "▶ Start"}
         </button>
         <button
           type="button"
@@ -179,34 +179,36 @@ function TrainingView({ a, info, training, settings, act }: ChapterProps) {
       )}
       <div class="row">
         {training.samples && (
-          <table class="data samples" data-testid="samples">
-            <caption>Validation samples (greedy decoding)</caption>
-            <thead>
-              <tr>
-                <th scope="col">source</th>
-                <th scope="col">target</th>
-                <th scope="col">model</th>
-              </tr>
-            </thead>
-            <tbody>
-              {training.samples.map((s) => (
-                <tr class={s.out === s.tgt ? "ok" : "bad"}>
-                  <td class="left">{s.src}</td>
-                  <td class="left">{s.tgt}</td>
-                  <td class="left">
-                    {s.out} <span aria-hidden="true">{s.out === s.tgt ? "✓" : "✗"}</span>
-                    <span class="sr-only">{s.out === s.tgt ? "right" : "wrong"}</span>
-                  </td>
+          <div class="scroll-x">
+            <table class="data samples" data-testid="samples">
+              <caption>Validation samples (greedy decoding)</caption>
+              <thead>
+                <tr>
+                  <th scope="col">source</th>
+                  <th scope="col">target</th>
+                  <th scope="col">model</th>
                 </tr>
-              ))}
-            </tbody>
-          </table>
+              </thead>
+              <tbody>
+                {training.samples.map((s) => (
+                  <tr class={s.out === s.tgt ? "ok" : "bad"}>
+                    <td class="left">{s.src}</td>
+                    <td class="left">{s.tgt}</td>
+                    <td class="left">
+                      {s.out} <span aria-hidden="true">{s.out === s.tgt ? "✓" : "✗"}</span>
+                      <span class="sr-only">{s.out === s.tgt ? "right" : "wrong"}</span>
+                    </td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </div>
         )}
         {mean && (
           <Heatmap
-            title={`Your input, cross-attention layer ${L} (mean of heads), at step ${a.step}`}
+            title={`Your input, cross-attention layer ${nth(L)} of ${L + 1} (mean of heads), at step ${a.step}; rows: the output token written`}
             m={mean}
-            rowLabels={q}
+            rowLabels={writtenTokens(a, info)}
             colLabels={k}
             range={[0, 1]}
             gamma={0.5}

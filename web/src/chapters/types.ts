@@ -25,6 +25,18 @@ export interface UiState {
   head: number;
   /** Query/key cell of the attention heatmap. */
   cell: [number, number] | null;
+  /** How Decoding chooses a GPT's tokens (temperature 0: greedy); the sidebar says which it shows. */
+  sampling: SamplingSettings;
+}
+
+export const GREEDY: SamplingSettings = { temperature: 0, topK: 0, topP: 1, seed: 0 };
+
+/** How a padded position is labelled everywhere (the pad token's own spelling). */
+export const PAD_LABEL = "<pad>";
+
+/** Layers and heads count from 1 on the page (tap names keep 0-based indices). */
+export function nth(i: number): number {
+  return i + 1;
 }
 
 export interface TrainingState {

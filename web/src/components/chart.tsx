@@ -3,7 +3,7 @@
  * values under the cursor). The chart is created once per series layout and
  * only gets new data afterwards, so live training curves update cheaply.
  */
-import { useEffect, useRef } from "preact/hooks";
+import { useEffect, useRef, useState } from "preact/hooks";
 import uPlot from "uplot";
 import "uplot/dist/uPlot.min.css";
 import { exact, fmt } from "../lib.js";
@@ -31,15 +31,37 @@ export interface LineChartProps {
   describeLast?: boolean;
 }
 
+/** The content width of the box the chart sits in (a phone's screen may be narrower than the chart). */
+function roomFor(el: HTMLElement): number {
+  const box = el.closest<HTMLElement>(".compare-positions, .chapter, .card");
+  if (!box) return Number.POSITIVE_INFINITY;
+  const cs = getComputedStyle(box);
+  return box.clientWidth - Number.parseFloat(cs.paddingLeft) - Number.parseFloat(cs.paddingRight);
+}
+
 export function LineChart(p: LineChartProps) {
   const host = useRef<HTMLDivElement>(null);
   const plot = useRef<uPlot | null>(null);
-  const key = `${p.series.map((s) => s.label).join("|")}:${p.width}:${p.height}:${p.yRange?.join(",")}`;
+  // Bumped on window resizes: the chart is redrawn at the width that fits.
+  const [resized, setResized] = useState(0);
+  useEffect(() => {
+    let t: ReturnType<typeof setTimeout> | undefined;
+    const on = () => {
+      clearTimeout(t);
+      t = setTimeout(() => setResized((n) => n + 1), 150);
+    };
+    addEventListener("resize", on);
+    return () => {
+      clearTimeout(t);
+      removeEventListener("resize", on);
+    };
+  }, []);
+  const key = `${p.series.map((s) => s.label).join("|")}:${p.width}:${p.height}:${p.yRange?.join(",")}:${resized}`;
 
   useEffect(() => {
     if (!host.current) return;
     const opts: uPlot.Options = {
-      width: p.width ?? 520,
+      width: Math.max(200, Math.min(p.width ?? 520, Math.floor(roomFor(host.current)))),
       height: p.height ?? 220,
       cursor: { drag: { x: false, y: false } },
       scales: { x: { time: false }, y: p.yRange ? { range: p.yRange } : { auto: true } },
@@ -82,7 +104,11 @@ export function LineChart(p: LineChartProps) {
     return null;
   });
   return (
-    <figure class="chart" data-testid={p.testId} style={{ maxWidth: `${p.width ?? 520}px` }}>
+    <figure
+      class="chart"
+      data-testid={p.testId}
+      style={{ maxWidth: `min(${p.width ?? 520}px, 100%)` }}
+    >
       <figcaption class="fig-title">{p.title}</figcaption>
       <div ref={host} />
       {p.describeLast && (

@@ -31,6 +31,21 @@ export interface HeatmapProps {
 }
 
 const FONT = "11px system-ui, sans-serif";
+/** Half the height of a label line: rows thinner than a line need this much room above and below. */
+const HALF_LINE = 7;
+
+let measurer: CanvasRenderingContext2D | null = null;
+/** Width of a label in FONT, as the canvas will draw it (the fonts differ between systems). */
+function textWidth(s: string): number {
+  measurer ??= document.createElement("canvas").getContext("2d");
+  if (!measurer) return 6.6 * s.length;
+  measurer.font = FONT;
+  return measurer.measureText(s).width;
+}
+
+function widest(labels: string[] | undefined): number {
+  return labels ? Math.max(0, ...labels.map(textWidth)) : 0;
+}
 
 function finiteRange(v: Float32Array, scale: "seq" | "div"): [number, number] {
   let lo = Number.POSITIVE_INFINITY;
@@ -60,26 +75,31 @@ export function Heatmap(p: HeatmapProps) {
 
   const layout = useMemo(() => {
     const maxW = p.maxWidth ?? 560;
-    const rowLabelW = p.rowLabels
-      ? Math.min(150, 8 + 6.6 * Math.max(...p.rowLabels.map((l) => l.length)))
-      : 0;
+    const rowLabelW = p.rowLabels ? Math.ceil(Math.min(170, 8 + widest(p.rowLabels))) : 0;
     const cell =
       p.cell ??
       Math.max(2, Math.min(p.maxCell ?? 26, Math.floor((maxW - rowLabelW) / Math.max(1, m.cols))));
     // Wide, short matrices get taller cells so their rows stay readable.
     const cellH = m.rows === 1 ? Math.max(cell, 14) : cell < 10 && m.rows <= 40 ? 10 : cell;
     // Column labels wider than a cell are drawn vertically (when cells are tall enough for a line of text).
-    const labelW = p.colLabels ? Math.max(...p.colLabels.map((l) => 6.6 * l.length)) : 0;
+    const labelW = widest(p.colLabels);
     const rotate = labelW > cell - 2 && cell >= 11;
-    const colLabelH = p.colLabels ? (rotate ? Math.min(46, labelW + 6) : 16) : 0;
+    const colLabelH = p.colLabels ? (rotate ? Math.ceil(Math.min(80, labelW + 6)) : 16) : 0;
+    // Margins so that the first and last labels are drawn whole: a row label is a line tall
+    // even when its row is thinner, and a centred column label may be wider than its cell.
+    const rowPad = p.rowLabels ? Math.max(0, Math.ceil(HALF_LINE - cellH / 2)) : 0;
+    const padTop = p.colLabels ? 0 : rowPad;
+    const padX = p.colLabels && !rotate ? Math.max(0, Math.ceil(labelW / 2 - cell / 2)) : 0;
+    const x0 = Math.max(rowLabelW, padX);
+    const y0 = padTop + colLabelH;
     return {
-      rowLabelW,
-      colLabelH,
+      x0,
+      y0,
       cell,
       cellH,
       rotate,
-      w: rowLabelW + cell * m.cols,
-      h: colLabelH + cellH * m.rows,
+      w: x0 + cell * m.cols + padX,
+      h: y0 + cellH * m.rows + rowPad,
     };
   }, [m.rows, m.cols, p.cell, p.maxWidth, p.maxCell, p.rowLabels, p.colLabels]);
 
@@ -94,7 +114,7 @@ export function Heatmap(p: HeatmapProps) {
     const g = c.getContext("2d")!;
     g.setTransform(dpr, 0, 0, dpr, 0, 0);
     g.clearRect(0, 0, layout.w, layout.h);
-    const { rowLabelW: x0, colLabelH: y0, cell, cellH } = layout;
+    const { x0, y0, cell, cellH } = layout;
     const [lo, hi] = range;
     for (let i = 0; i < m.rows; i++) {
       for (let j = 0; j < m.cols; j++) {
@@ -141,7 +161,7 @@ export function Heatmap(p: HeatmapProps) {
       g.textAlign = "center";
       const every = Math.ceil(Math.max(...p.colLabels.map((l) => l.length * 7 + 2)) / cell);
       p.colLabels.forEach((l, j) => {
-        if (j % every === 0) g.fillText(l, x0 + j * cell + cell / 2, y0 / 2);
+        if (j % every === 0) g.fillText(l, x0 + j * cell + cell / 2, y0 - 8);
       });
     }
     if (p.highlightRow !== undefined) {
@@ -176,8 +196,8 @@ export function Heatmap(p: HeatmapProps) {
   };
   const fromMouse = (ev: MouseEvent) => {
     const r = (ev.currentTarget as HTMLCanvasElement).getBoundingClientRect();
-    const j = Math.floor((ev.clientX - r.left - layout.rowLabelW) / layout.cell);
-    const i = Math.floor((ev.clientY - r.top - layout.colLabelH) / layout.cellH);
+    const j = Math.floor((ev.clientX - r.left - layout.x0) / layout.cell);
+    const i = Math.floor((ev.clientY - r.top - layout.y0) / layout.cellH);
     if (i >= 0 && j >= 0 && i < m.rows && j < m.cols) move(i, j);
   };
   const onKey = (ev: KeyboardEvent) => {
@@ -205,7 +225,7 @@ export function Heatmap(p: HeatmapProps) {
     <figure
       class={`heatmap${p.small ? " small" : ""}`}
       data-testid={p.testId}
-      style={{ maxWidth: `${Math.max(layout.w, p.small ? 160 : 420)}px` }}
+      style={{ maxWidth: `min(${Math.max(layout.w, p.small ? 160 : 420)}px, 100%)` }}
     >
       <figcaption class="hm-caption">
         <span class="hm-title">{p.title}</span>
@@ -217,16 +237,19 @@ export function Heatmap(p: HeatmapProps) {
           {table ? "Hide table" : "Table"}
         </button>
       </figcaption>
-      <canvas
-        class="hm-canvas"
-        ref={canvas}
-        tabIndex={0}
-        role="img"
-        aria-label={`${p.title}: heatmap of ${m.rows} by ${m.cols} values. Arrow keys move between cells; the Table button shows all values.`}
-        onMouseMove={fromMouse}
-        onClick={fromMouse}
-        onKeyDown={onKey}
-      />
+      {/* A heatmap wider than the screen scrolls inside this box, not the page. */}
+      <div class="hm-scroll">
+        <canvas
+          class="hm-canvas"
+          ref={canvas}
+          tabIndex={0}
+          role="img"
+          aria-label={`${p.title}: heatmap of ${m.rows} by ${m.cols} values. Arrow keys move between cells; the Table button shows all values.`}
+          onMouseMove={fromMouse}
+          onClick={fromMouse}
+          onKeyDown={onKey}
+        />
+      </div>
       <div class="sr-only" aria-live="polite">
         {said}
       </div>

@@ -25,13 +25,15 @@ import type {
   Outcome,
   PositionsSide,
   Rec,
+  Reference,
   SamplingSettings,
 } from "../protocol.js";
 import { beamSearch, greedyDecode } from "./decode.js";
 import { GEN_TOKENS, gptGenerate } from "./generate.js";
 import { anyIntervention, withInterventions } from "./interventions.js";
-import { type LoadedGpt, type LoadedModel, type LoadedSeq2Seq, taskTarget } from "./models.js";
+import type { LoadedGpt, LoadedModel, LoadedSeq2Seq } from "./models.js";
 import { type Pca2, pca2 } from "./pca.js";
+import { taskTarget } from "./truth.js";
 
 /** The analysis shows this label smoothing (the paper's ε). */
 export const SHOWN_SMOOTHING = 0.1;
@@ -112,9 +114,10 @@ function teacherForced(
   );
 }
 
+/** Greedy output and teacher-forced loss and guess against tgt (the reference), under the current switches. */
 function outcome(lm: LoadedSeq2Seq, srcIds: number[], tgt: string): Outcome {
   const greedy = greedyDecode(lm.model, srcIds, maxDecodeSteps(lm));
-  const tIds = targetIds(lm, tgt || lm.tokenizer.decode(greedy.ids));
+  const tIds = targetIds(lm, tgt);
   const { bosId, eosId } = lm.config;
   const tf = teacherForced(lm, srcIds, [bosId, ...tIds], [...tIds, eosId], false);
   return { output: shown(lm, greedy.ids), loss: tf.loss, prediction: tf.prediction };
@@ -200,10 +203,25 @@ export function analyze(ctx: AnalyzeContext, src: string, tgtRequest: string | n
   model.eval();
   const iv = ctx.interventions;
   const srcIds = sourceIds(lm, src);
+  const changed = anyIntervention(iv);
+  // Intact and changed model are scored on one reference; never on the changed model's own output.
+  const truth = tgtRequest === null ? taskTarget(lm.task, src) : null;
+  const intactOutput = () =>
+    lm.tokenizer.decode(greedyDecode(model, srcIds, maxDecodeSteps(lm)).ids);
+  const reference: Reference | null =
+    tgtRequest !== null
+      ? { kind: "typed", text: tgtRequest }
+      : truth !== null
+        ? { kind: "truth", text: truth }
+        : changed
+          ? { kind: "intact", text: withInterventions(model, null, intactOutput) }
+          : null;
   const main = withInterventions(model, iv, (): Analysis => {
     const greedy = greedyDecode(model, srcIds, maxDecodeSteps(lm));
     const beams = beamSearch(model, srcIds, 3, maxDecodeSteps(lm));
-    const tgt = tgtRequest ?? lm.tokenizer.decode(greedy.ids);
+    // No interventions and nothing better known: the model's own output is the intact one.
+    const ref: Reference = reference ?? { kind: "intact", text: lm.tokenizer.decode(greedy.ids) };
+    const tgt = ref.text;
     const tIds = targetIds(lm, tgt);
     const tgtIn = [lm.config.bosId, ...tIds];
     const labels = [...tIds, lm.config.eosId];
@@ -233,6 +251,7 @@ export function analyze(ctx: AnalyzeContext, src: string, tgtRequest: string | n
       posTable: positionalTable(lm),
       maskBatch: maskBatch(lm, srcIds, tgtIn, ctx),
       outcome: current,
+      reference: ref,
       baseline: null,
       interventions: iv,
       labelSmoothing: SHOWN_SMOOTHING,
@@ -240,8 +259,7 @@ export function analyze(ctx: AnalyzeContext, src: string, tgtRequest: string | n
     };
   });
   // The baseline runs outside: the head-zeroing hook must not be active.
-  if (anyIntervention(iv))
-    main.baseline = withInterventions(model, null, () => outcome(lm, srcIds, main.tgt));
+  if (changed) main.baseline = withInterventions(model, null, () => outcome(lm, srcIds, main.tgt));
   return main;
 }
 
@@ -349,6 +367,7 @@ function analyzeGpt(ctx: AnalyzeContext, lm: LoadedGpt, src: string): Analysis {
         loss: pass.loss,
         prediction: pass.prediction,
       },
+      reference: { kind: "prompt", text: src },
       baseline: null,
       interventions: iv,
       labelSmoothing: SHOWN_SMOOTHING,
@@ -382,7 +401,12 @@ export function positionsSide(
 ): PositionsSide {
   lm.model.eval();
   const ids = sourceIds(lm, src);
-  const tgt = taskTarget(lm.task.name, src) ?? "";
+  // No true answer (a letter outside the task's): both sides are scored on the intact output.
+  const tgt =
+    taskTarget(lm.task, src) ??
+    withInterventions(lm.model, null, () =>
+      lm.tokenizer.decode(greedyDecode(lm.model, ids, maxDecodeSteps(lm)).ids),
+    );
   const on = withInterventions(lm.model, null, () => outcome(lm, ids, tgt));
   const off = withInterventions(
     lm.model,

@@ -52,14 +52,6 @@ export const GPT_PROMPTS = [
   "And it came to pass, when",
 ];
 
-/** The target a string task gives a source (null for dates, which have no closed form here). */
-export function taskTarget(task: string, src: string): string | null {
-  if (task === "copy") return src;
-  if (task === "reverse") return [...src].reverse().join("");
-  if (task === "sort") return [...src].sort().join("");
-  return null;
-}
-
 /** The task of a fresh model; short strings for copy/reverse/sort so the heatmaps stay legible. */
 export function taskFor(name: TaskName): Task {
   return name === "dates" ? getTask("dates") : getTask(name, { minLen: 3, maxLen: 9 });
