@@ -320,7 +320,9 @@ describe("explorer in Chromium", { timeout: 110_000 }, () => {
     await page.selectOption("[data-testid=pick-head]", { value: "2" });
     const canvas = page.locator("[data-testid=attn-heatmap] canvas");
     await canvas.focus();
-    for (const k of ["ArrowUp", "ArrowRight", "ArrowRight", "ArrowRight"]) await canvas.press(k);
+    // Home: the first key (the chapter opens on the row's largest weight).
+    for (const k of ["ArrowUp", "Home", "ArrowRight", "ArrowRight", "ArrowRight"])
+      await canvas.press(k);
     const cell = page.locator("[data-testid=attn-weight]");
     const name = (await cell.getAttribute("data-tensor"))!;
     const [b, h, i, j] = JSON.parse((await cell.getAttribute("data-index"))!) as number[];

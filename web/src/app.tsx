@@ -2,6 +2,7 @@
 import { useEffect, useMemo, useRef, useState } from "preact/hooks";
 import { ChapterView } from "./chapters/index.js";
 import { CHAPTERS, chapterById, chapterText, isChapterId } from "./chapters/guide.js";
+import { StageMap } from "./components/stagemap.js";
 import {
   type Actions,
   blockFor,
@@ -348,6 +349,9 @@ export function App() {
             data-testid={`chapter-${chapter.id}`}
             aria-labelledby="chapter-title"
           >
+            {info && analysis && (
+              <StageMap a={analysis} info={info} chapter={chapter.id} go={act.go} />
+            )}
             <h2 id="chapter-title">{text.title}</h2>
             {text.intro.map((t) => (
               <p class="intro">{t}</p>

@@ -148,6 +148,8 @@ export interface MaskBatch {
   /** [rows][source length]: 1 where the source is padding. */
   srcPad: number[][];
   tgtPad: number[][];
+  /** The task's answers all had one length, so the examples' targets were cut short to show padding. */
+  tgtCut: boolean;
   /** Layer 0 self-attention of encoder and decoder: scores, masked_scores, weights [B, H, T, T]. */
   enc: { scores: Rec; masked: Rec; weights: Rec };
   dec: { scores: Rec; masked: Rec; weights: Rec };

@@ -1,8 +1,9 @@
-/** One head's attention, and for any cell how its weight was computed: q·k/√d_k, the mask, the softmax. */
+/** One head's attention: for any cell how its weight was computed (q·k/√d_k, the mask, the softmax), then for its query V, weights · V, the heads concatenated and W^O. */
 import { attentionPath, tapName, type AttentionTap } from "../../../src/browser.js";
 import { Heatmap } from "../components/heatmap.js";
+import { useState } from "preact/hooks";
 import { Bars } from "../components/widgets.js";
-import { dot, exact, fmt, mat, rowOf } from "../lib.js";
+import { dot, exact, fmt, type Matrix, mat, rowOf } from "../lib.js";
 import {
   BLOCK_NAMES,
   type Block,
@@ -76,7 +77,12 @@ export function Attention(props: ChapterProps) {
   const M = mat(get("masked_scores"), [0, h]);
   const Q = mat(get("q"), [0, h]);
   const K = mat(get("k"), [0, h]);
-  const cell = ui.cell && ui.cell[0] < W.rows && ui.cell[1] < W.cols ? ui.cell : [W.rows - 1, 0];
+  // By default the last query and the key it weighs most: the cell that says most about the row.
+  const lastRow = W.rows - 1;
+  const cell =
+    ui.cell && ui.cell[0] < W.rows && ui.cell[1] < W.cols
+      ? ui.cell
+      : [lastRow, argmax(rowOf(W, lastRow))];
   const [i, j] = cell;
   const dk = Q.cols;
   const qi = rowOf(Q, i);
@@ -194,6 +200,177 @@ export function Attention(props: ChapterProps) {
           />
         </div>
       </div>
+      <ValuePath
+        {...{ path, h, i, W, qTok, kTok }}
+        V={mat(get("v"), [0, h])}
+        heads={mat(get("heads"), [0, h])}
+        concat={mat(get("concat"), [0])}
+        out={mat(get("out"), [0])}
+        zeroed={a.interventions.zeroHeads.includes(`${path}:${h}`)}
+      />
     </div>
+  );
+}
+
+function argmax(v: ArrayLike<number>): number {
+  let best = 0;
+  for (let c = 1; c < v.length; c++) if (v[c] > v[best]) best = c;
+  return best;
+}
+
+/**
+ * The rest of Attention(Q, K, V) for query row i: the value vectors, the
+ * weighted sum (the head's output), all heads side by side, and W^O's output.
+ */
+function ValuePath(p: {
+  path: string;
+  h: number;
+  i: number;
+  W: Matrix;
+  V: Matrix;
+  heads: Matrix;
+  concat: Matrix;
+  out: Matrix;
+  qTok: string[];
+  kTok: string[];
+  zeroed: boolean;
+}) {
+  const { path, h, i, W, V, heads, concat, out, qTok, kTok } = p;
+  const w = rowOf(W, i);
+  const head = rowOf(heads, i);
+  const dv = V.cols;
+  // Work out the coordinate with the largest magnitude unless the learner picks another.
+  const [picked, setPicked] = useState<number | null>(null);
+  let big = 0;
+  for (let c = 1; c < dv; c++) if (Math.abs(head[c]) > Math.abs(head[big])) big = c;
+  const c = picked !== null && picked < dv ? picked : big;
+  // Masked keys have weight exactly 0 and add nothing: list only the others.
+  const keys = kTok.map((_, j) => j).filter((j) => w[j] !== 0);
+  let sum = 0;
+  for (const j of keys) sum += w[j] * V.values[j * dv + c];
+  const concatRow = rowOf(concat, i);
+  const coords = Array.from({ length: dv }, (_, k) => k);
+  return (
+    <section class="value-path" data-testid="attn-values">
+      <h3>
+        Then the values: what query “{qTok[i]}” (position {i}) reads
+      </h3>
+      <p>
+        Each key position j also has a value vector v_j (V = x·W^V, split into heads like q and k).
+        The head's output for the query is the weighted average Σ_j w_j · v_j, using the softmax row
+        above as weights.
+      </p>
+      {p.zeroed && (
+        <p class="note warn">
+          This head is zeroed (interventions): the model multiplies its output by 0, so the recorded
+          row is all zeros although the sum below is not.
+        </p>
+      )}
+      <div class="row">
+        <Heatmap
+          testId="attn-v"
+          title={`V of head ${nth(h)} (rows: keys, d_v = ${dv})`}
+          m={V}
+          rowLabels={kTok}
+          scale="div"
+          maxWidth={320}
+        />
+        <div class="detail scroll-x">
+          <table class="calc" data-testid="attn-sum">
+            <caption>
+              Coordinate{" "}
+              <select
+                data-testid="pick-coord"
+                value={c}
+                onChange={(e) => setPicked(Number(e.currentTarget.value))}
+              >
+                {coords.map((k) => (
+                  <option value={k}>{k}</option>
+                ))}
+              </select>{" "}
+              of weights · V, worked out: Σ_j w_j · v_j[{c}]
+            </caption>
+            <thead>
+              <tr>
+                <th scope="col">key j</th>
+                <th scope="col">w_j</th>
+                <th scope="col">v_j[{c}]</th>
+                <th scope="col">w_j · v_j[{c}]</th>
+              </tr>
+            </thead>
+            <tbody>
+              {keys.map((j) => (
+                <tr>
+                  <th scope="row" class="calc-label">
+                    “{kTok[j]}” ({j})
+                  </th>
+                  <td class="calc-value">{fmt(w[j], 4)}</td>
+                  <td class="calc-value">{fmt(V.values[j * dv + c], 4)}</td>
+                  <td class="calc-value">{fmt(w[j] * V.values[j * dv + c], 4)}</td>
+                </tr>
+              ))}
+              <tr>
+                <th scope="row" class="calc-label calc-result" colSpan={3}>
+                  sum
+                </th>
+                <td class="calc-value calc-result">{fmt(sum, 4)}</td>
+              </tr>
+              <tr>
+                <th scope="row" class="calc-label" colSpan={3}>
+                  recorded by the model ({path}.heads)
+                </th>
+                <td class="calc-value" data-value={exact(head[c])}>
+                  {fmt(head[c], 4)}
+                </td>
+              </tr>
+            </tbody>
+          </table>
+        </div>
+      </div>
+      <div class="scroll-x">
+        <table class="calc vec" data-testid="attn-head-out">
+          <caption>weights · V: the output of head {nth(h)} for this query (d_v numbers)</caption>
+          <tbody>
+            <tr>
+              {coords.map((k) => (
+                <td
+                  class={k === c ? "calc-value picked" : "calc-value"}
+                  data-value={exact(head[k])}
+                  data-tensor={`${path}.heads`}
+                  data-index={JSON.stringify([0, h, i, k])}
+                >
+                  {fmt(head[k], 3)}
+                </td>
+              ))}
+            </tr>
+          </tbody>
+        </table>
+      </div>
+      <p>
+        Every head computes such a vector. Written side by side they make one vector of d_model ={" "}
+        {concat.cols} numbers (the outlined cell is coordinate {c} of head {nth(h)}), and the output
+        projection W^O mixes them into the attention's output, which is added to the residual
+        stream.
+      </p>
+      <div class="row">
+        <Heatmap
+          testId="attn-concat"
+          title={`Concat(head 1 … head ${concat.cols / dv}) (${path}.concat)`}
+          m={{ rows: 1, cols: concatRow.length, values: concatRow }}
+          scale="div"
+          maxWidth={560}
+          selected={[0, h * dv + c]}
+          small
+        />
+        <Heatmap
+          testId="attn-out"
+          title={`× W^O: the attention's output (${path}.out)`}
+          m={{ rows: 1, cols: out.cols, values: rowOf(out, i) }}
+          scale="div"
+          maxWidth={560}
+          small
+        />
+      </div>
+    </section>
   );
 }

@@ -1,4 +1,4 @@
-/** Masks: a padded batch, its padding and causal masks, and scores before/after −∞ with the softmax rows. */
+/** Masks: a padded batch, the decoder's causal and padding masks and their union per row, and scores before/after −∞ with the softmax rows. */
 import { attentionTap, type AttentionTap } from "../../../src/browser.js";
 import { useState } from "preact/hooks";
 import { Heatmap } from "../components/heatmap.js";
@@ -38,6 +38,127 @@ function BatchGrid(p: {
         </tbody>
       </table>
     </div>
+  );
+}
+
+type MaskKind = "causal" | "pad" | "both" | "";
+
+/** What forbids key j to query i: the causal mask (j after i), the key being padding, or both. */
+function kindOf(i: number, j: number, pad: number[], causal: boolean): MaskKind {
+  const c = causal && j > i;
+  const p = pad[j] === 1;
+  return c && p ? "both" : c ? "causal" : p ? "pad" : "";
+}
+
+/** A [T, T] mask as a small table (rows: queries, columns: keys); PAD key columns are marked. */
+function MaskGrid(p: {
+  title: string;
+  labels: string[];
+  pad: number[];
+  on: (i: number, j: number) => boolean;
+  kind: (i: number, j: number) => MaskKind;
+  testId: string;
+}) {
+  const T = p.labels.length;
+  return (
+    <table class="mgrid" data-testid={p.testId}>
+      <caption>{p.title}</caption>
+      <thead>
+        <tr>
+          <th />
+          {p.labels.map((l, j) => (
+            <th scope="col" class={p.pad[j] ? "mg-key pad-col" : "mg-key"}>
+              {p.pad[j] ? "P" : l}
+            </th>
+          ))}
+        </tr>
+      </thead>
+      <tbody>
+        {Array.from({ length: T }, (_, i) => (
+          <tr>
+            <th scope="row" class="mg-q">
+              {p.pad[i] ? "P" : p.labels[i]}
+            </th>
+            {Array.from({ length: T }, (_, j) => {
+              const on = p.on(i, j);
+              const k = p.kind(i, j);
+              return (
+                <td
+                  class={`mg-cell${on ? ` mg-${k || "on"}` : ""}${p.pad[j] ? " pad-col" : ""}`}
+                  data-masked={on ? 1 : 0}
+                  data-kind={k}
+                  title={`query ${i}, key ${j}: ${on ? "not allowed" : "allowed"}`}
+                />
+              );
+            })}
+          </tr>
+        ))}
+      </tbody>
+    </table>
+  );
+}
+
+/**
+ * The decoder's two masks for every row of the batch, and their union: the
+ * −∞ cells the model actually added (read from its masked scores).
+ */
+function MasksTogether({ a, info }: Pick<ChapterProps, "a" | "info">) {
+  const mb = a.maskBatch!;
+  const causal = !a.interventions.noCausalMask;
+  return (
+    <section data-testid="mask-together">
+      <h3>Decoder self-attention: both masks at once</h3>
+      <p>
+        In the decoder, position i may not read a later position (the causal mask: the future) nor a{" "}
+        {PAD_LABEL} position (the padding mask: filler that is not part of the text). The model adds
+        −∞ to the score wherever either one forbids it, so the mask it uses is their union. Here are
+        the three targets of the batch (P marks a {PAD_LABEL} key column; rows: queries, columns:
+        keys).
+        {mb.tgtCut &&
+          " This task's answers all have one length, so the two examples' targets are cut short here to show padding."}
+      </p>
+      <p class="mg-legend">
+        <span class="mg-swatch mg-causal" /> future (causal) <span class="mg-swatch mg-pad" />{" "}
+        {PAD_LABEL} key (padding) <span class="mg-swatch mg-both" /> both <span class="mg-swatch" />{" "}
+        allowed
+      </p>
+      {mb.tgtIn.map((ids, r) => {
+        const pad = mb.tgtPad[r];
+        const labels = ids.map((id, c) => (pad[c] ? PAD_LABEL : tok(info, id)));
+        const masked = mat(mb.dec.masked, [r, 0]);
+        const kind = (i: number, j: number) => kindOf(i, j, pad, causal);
+        return (
+          <div class="scroll-x">
+            <div class="row mg-row" data-testid={`mask-together-${r}`}>
+              <MaskGrid
+                testId="mask-causal"
+                title={`${ROWS[r] ?? `row ${r}`}: causal${causal ? "" : " (switched off)"}`}
+                labels={labels}
+                pad={pad}
+                on={(i, j) => causal && j > i}
+                kind={(i, j) => (causal && j > i ? "causal" : "")}
+              />
+              <MaskGrid
+                testId="mask-padding"
+                title="padding"
+                labels={labels}
+                pad={pad}
+                on={(_, j) => pad[j] === 1}
+                kind={(_, j) => (pad[j] === 1 ? "pad" : "")}
+              />
+              <MaskGrid
+                testId="mask-union"
+                title="union (the model's −∞)"
+                labels={labels}
+                pad={pad}
+                on={(i, j) => masked.values[i * masked.cols + j] === Number.NEGATIVE_INFINITY}
+                kind={kind}
+              />
+            </div>
+          </div>
+        );
+      })}
+    </section>
   );
 }
 
@@ -191,6 +312,8 @@ function Seq2SeqMasks({ a, info }: ChapterProps) {
           vocab={vocab}
         />
       </div>
+      <MasksTogether a={a} info={info} />
+      <h3>One row, step by step</h3>
       <fieldset class="picker">
         <legend class="sr-only">which attention</legend>
         <label>

@@ -145,6 +145,15 @@ function maskBatch(
     tgtIn,
     ...ctx.maskExamples.map((e) => [lm.config.bosId, ...targetIds(lm, e.tgt)]),
   ];
+  // Answers of one length (dates) would leave the decoder unpadded: cut the examples'
+  // targets to 2/3 and 1/3 of that length, so padding and the causal mask meet.
+  const tgtCut = tgtRows.length > 1 && tgtRows.every((r) => r.length === tgtRows[0].length);
+  if (tgtCut) {
+    const L = tgtRows[0].length;
+    tgtRows.forEach((r, k) => {
+      if (k > 0) tgtRows[k] = r.slice(0, Math.max(1, Math.round((L * (3 - k)) / 3)));
+    });
+  }
   const s = padRows(srcRows, lm.config.padId);
   const t = padRows(tgtRows, lm.config.padId);
   const B = srcRows.length;
@@ -174,6 +183,7 @@ function maskBatch(
     tgtIn: t.ids,
     srcPad: s.pad,
     tgtPad: t.pad,
+    tgtCut,
     enc: get("enc"),
     dec: get("dec"),
   };
