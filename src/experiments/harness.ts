@@ -9,7 +9,8 @@ import { makeSeq2SeqBatch, type Seq2SeqBatch } from "../data/batching.js";
 import { presetConfig, type EncoderDecoderConfig } from "../models/config.js";
 import { Transformer, type ModelInterventions } from "../models/transformer.js";
 import { greedyDecode } from "../generate/seq2seq.js";
-import { CharTokenizer } from "../tokenizers/char.js";
+import { argmax } from "../generate/select.js";
+import { type CharTokenizer, trainCharTokenizer } from "../tokenizers/char.js";
 import { Mulberry32, crossEntropy, fromArray, noGrad, tidy, type Tensor } from "../tensor/index.js";
 import { Adam } from "../train/optim.js";
 import { cosineSchedule } from "../train/schedules.js";
@@ -91,7 +92,7 @@ export interface Seq2SeqOutcome<M extends Seq2SeqLearner = Transformer> {
 }
 
 export function taskTokenizer(alphabet: string): CharTokenizer {
-  return new CharTokenizer([...new Set(alphabet)].sort());
+  return trainCharTokenizer([alphabet]);
 }
 
 export function smallSeq2SeqModel(
@@ -238,9 +239,7 @@ export function evaluateSeq2Seq(
         for (let r = 0; r < b.size * b.tgtLen; r++) {
           const y = b.tgtOut[r];
           if (y === padId) continue;
-          let best = 0;
-          for (let v = 1; v < V; v++) if (L[r * V + v] > L[r * V + best]) best = v;
-          if (best === y) correct++;
+          if (argmax(L, r * V, V) === y) correct++;
           tokens++;
         }
         const maxTgt = Math.max(...chunk.map((p) => [...p.tgt].length));

@@ -7,6 +7,7 @@
  */
 import type { Pair, Task } from "../data/tasks.js";
 import { generateBatch } from "../generate/lm.js";
+import { argmax } from "../generate/select.js";
 import { GPT } from "../models/gpt.js";
 import { type GPTConfig, presetConfig } from "../models/config.js";
 import type { ModelInterventions } from "../models/transformer.js";
@@ -176,9 +177,7 @@ export function evaluateLM(model: GPT, tok: CharTokenizer, pairs: readonly Pair[
           for (let t = b.answerFrom[r]; t < b.length; t++) {
             const at = r * b.length + t;
             if (b.targets[at] === PAD_ID) break;
-            let best = 0;
-            for (let v = 1; v < V; v++) if (L[at * V + v] > L[at * V + best]) best = v;
-            if (best === b.targets[at]) correct++;
+            if (argmax(L, at * V, V) === b.targets[at]) correct++;
             answerTokens++;
           }
         }
