@@ -18,7 +18,12 @@ export interface GenerateOptions extends SamplingOptions {
 }
 
 const runPhase = <T>(_name: string, fn: () => T): T => fn();
-/** Yields new token ids one at a time as they are chosen (for streaming output). */
+/**
+ * Yields new token ids one at a time as they are chosen (for streaming output).
+ * Longer than the context: once the text fills the model's maxLen positions, each
+ * step reads only the last maxLen tokens (a sliding window, full forward without
+ * the cache), so a generation may be any length.
+ */
 export function* generateTokens(
   model: GPT,
   prompt: number[],
@@ -26,20 +31,34 @@ export function* generateTokens(
 ): Generator<number> {
   checkSampling(opts);
   if (prompt.length === 0) throw new AttnError("generate: the prompt must have at least one token");
-  const { vocabSize: V } = model.config;
-  checkContext(model, prompt.length, opts.maxNewTokens);
+  const { vocabSize: V, maxLen } = model.config;
   const rng = new Mulberry32(opts.seed ?? 0);
   const stop = new Set(opts.stop ?? []);
-  const useCache = opts.cache !== false;
-  const state = useCache ? model.startDecoding() : null;
+  let state = opts.cache !== false ? model.startDecoding() : null;
   const seq = prompt.slice();
   const phase = opts.phase ?? runPhase;
   try {
     for (let step = 0; step < opts.maxNewTokens; step++) {
-      const name = step === 0 ? "prefill" : state ? "decode_token" : "full_forward";
+      const window = seq.length > maxLen;
+      if (window && state) {
+        // The cache holds positions 0..maxLen-1; past them the window moves every step.
+        freeGPTCaches(state);
+        state = null;
+      }
+      const name = window
+        ? "window_forward"
+        : step === 0
+          ? "prefill"
+          : state
+            ? "decode_token"
+            : "full_forward";
       const next = noGrad(() =>
         tidy(() => {
-          const input = state && step > 0 ? [seq[seq.length - 1]] : seq;
+          const input = window
+            ? seq.slice(seq.length - maxLen)
+            : state && step > 0
+              ? [seq[seq.length - 1]]
+              : seq;
           const ids = fromArray(input, [1, input.length], "int32");
           const out = phase(name, () =>
             model.forward(ids, { state: state ?? undefined, lastOnly: true }),

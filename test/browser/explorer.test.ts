@@ -430,6 +430,8 @@ describe("explorer in Chromium", { timeout: 110_000 }, () => {
       last < first,
       `loss after training ${last} should be below the first step's ${first}`,
     );
+    // The PCA kept the frames it was drawn at: each token trails its last positions.
+    assert.ok((await page.locator("[data-testid=pca] polyline.trail").count()) > 0, "PCA trails");
     await shot(page, "09-training-after-steps");
   });
 

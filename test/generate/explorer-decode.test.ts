@@ -82,7 +82,7 @@ describe("the explorer decodes with the library's loops", () => {
       greedy.steps.slice(0, n).map((s) => s.token),
       greedy.ids,
     );
-    const sampling = { temperature: 0.8, topK: 20, topP: 1, seed: 5 };
+    const sampling = { temperature: 0.8, topK: 20, topP: 1, seed: 5, length: 150 };
     const sampled = gptGenerate(gpt, prompt, sampling);
     assert.deepEqual(
       sampled.ids,
@@ -96,5 +96,7 @@ describe("the explorer decodes with the library's loops", () => {
       }),
     );
     assert.ok(sampled.steps[0].sampled && sampled.steps[0].sampled.length > 0);
+    // The length control, past the 128-position context.
+    assert.equal(sampled.ids.length, 150);
   });
 });

@@ -39,15 +39,38 @@ describe("generateBatch", () => {
 
   test("prompt + new tokens may be context + 1 (the last token is never fed), not + 2", () => {
     const m = gpt(8);
-    assert.equal(generate(m, [4, 5, 6], { maxNewTokens: 6 }).length, 6);
     assert.equal(generateBatch(m, [[4, 5, 6]], { maxNewTokens: 6 })[0].length, 6);
     assert.throws(
-      () => generate(m, [4, 5, 6], { maxNewTokens: 7 }),
+      () => generateBatch(m, [[4, 5, 6]], { maxNewTokens: 7 }),
       (e: unknown) =>
         e instanceof AttnError && /feed 9 positions, more than the context of 8/.test(e.message),
     );
     assert.throws(() => generateBatch(m, [[]], { maxNewTokens: 1 }), /prompt 0 is empty/);
   });
+});
+
+test("generate past the context: each step reads the last maxLen tokens (a sliding window)", () => {
+  const m = gpt(8);
+  const prompt = [4, 5, 6, 7, 8, 9, 10, 11, 12, 4];
+  for (const cache of [true, false]) {
+    const seen: Float32Array[] = [];
+    const opts = { maxNewTokens: 14, temperature: 1, seed: 3, cache };
+    const out = generate(m, prompt, { ...opts, onLogits: (_s, l) => seen.push(l.slice()) });
+    assert.equal(out.length, 14);
+    // The reference: a full forward over the last 8 tokens of the text so far, at every step.
+    const seq = [...prompt, ...out];
+    seen.forEach((got, step) => {
+      const end = prompt.length + step;
+      const input = seq.slice(end - 8, end);
+      const want = noGrad(() =>
+        m.forward(fromArray(input, [1, 8], "int32"), { lastOnly: true }).readSync(),
+      );
+      for (let v = 0; v < want.length; v++)
+        assert.ok(Math.abs(got[v] - want[v]) < 1e-4, `step ${step} (cache ${cache}), logit ${v}`);
+    });
+  }
+  // A prompt shorter than the context: cached steps first, then the window.
+  assert.equal(generate(m, [4, 5, 6], { maxNewTokens: 14, temperature: 0 }).length, 14);
 });
 
 test("GPT.loss ignores the targets equal to ignoreIndex (a padded batch)", () => {

@@ -130,6 +130,29 @@ export function divColor(t: number): string {
   return ramp(DIV, (t + 1) / 2);
 }
 
+/** A CSS gradient of a ramp, low to high, for colour bars. */
+export function rampGradient(scale: "seq" | "div", gamma = 1): string {
+  const n = 12;
+  const stops = Array.from({ length: n + 1 }, (_, k) => {
+    const t = k / n;
+    return `${scale === "div" ? divColor(2 * t - 1) : seqColor(t ** gamma)} ${(t * 100).toFixed(1)}%`;
+  });
+  return `linear-gradient(to right, ${stops.join(", ")})`;
+}
+
+/**
+ * One symmetric range [-a, a] for several vectors, so that views compared side by side
+ * (E[id] and E[id]·√d; embedding, PE and their sum) share one colour scale.
+ */
+export function sharedRange(...vs: (ArrayLike<number> | null | undefined)[]): [number, number] {
+  let a = 0;
+  for (const v of vs) {
+    if (!v) continue;
+    for (let i = 0; i < v.length; i++) if (Number.isFinite(v[i])) a = Math.max(a, Math.abs(v[i]));
+  }
+  return [-(a || 1), a || 1];
+}
+
 /** True when the learner asked the system for less motion. */
 export function reducedMotion(): boolean {
   return typeof matchMedia === "function" && matchMedia("(prefers-reduced-motion: reduce)").matches;

@@ -123,12 +123,19 @@ export interface DecodeStepInfo {
   sampled?: { id: number; p: number }[];
 }
 
+/** New tokens a GPT continuation has by default (the Decoding chapter's length control changes it). */
+export const GEN_TOKENS = 40;
+/** The longest continuation the length control allows. */
+export const MAX_GEN_TOKENS = 400;
+
 /** How a GPT's continuation is chosen. temperature 0 = greedy. */
 export interface SamplingSettings {
   temperature: number;
   topK: number;
   topP: number;
   seed: number;
+  /** New tokens to generate (past the context, the model reads its last maxLen tokens). */
+  length: number;
 }
 
 /** A beam after a step: a live prefix, or an ended hypothesis (done) with its normalised score. */

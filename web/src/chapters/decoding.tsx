@@ -7,7 +7,12 @@ import { useEffect, useState } from "preact/hooks";
 import { Heatmap } from "../components/heatmap.js";
 import { Bars, Tokens } from "../components/widgets.js";
 import { fmt } from "../lib.js";
-import type { DecodeStepInfo, SamplingSettings } from "../protocol.js";
+import {
+  type DecodeStepInfo,
+  GEN_TOKENS,
+  MAX_GEN_TOKENS,
+  type SamplingSettings,
+} from "../protocol.js";
 import { type ChapterProps, isGpt, layersOf, nth, tok } from "./types.js";
 
 /** A GPT's continuation, one token at a time. */
@@ -19,9 +24,11 @@ function GptDecoding({ a, info, ui, act }: ChapterProps) {
   const [t, setT] = useState(0);
   const [err, setErr] = useState<string | null>(null);
   const greedy = sampling.temperature === 0;
-  // Greedy comes with every analysis; sampling asks the worker (same prompt, interventions on).
+  const length = sampling.length ?? GEN_TOKENS;
+  // Greedy of the default length comes with every analysis; anything else asks the worker
+  // (same prompt, interventions on).
   useEffect(() => {
-    if (greedy) {
+    if (greedy && length === GEN_TOKENS) {
       setGen(a.greedy);
       return;
     }
@@ -40,11 +47,15 @@ function GptDecoding({ a, info, ui, act }: ChapterProps) {
       live = false;
       clearTimeout(timer);
     };
-  }, [a, sampling.temperature, sampling.topK, sampling.topP, sampling.seed]);
+  }, [a, sampling.temperature, sampling.topK, sampling.topP, sampling.seed, length]);
   const steps = gen.steps;
   const s = Math.max(0, Math.min(t, steps.length - 1));
   const step = steps[s];
-  const context = [...a.srcIds, ...steps.slice(0, s).map((x) => x.token)];
+  const text = [...a.srcIds, ...steps.slice(0, s).map((x) => x.token)];
+  // Past the context the model reads only its last maxLen tokens (the keys of the heatmap).
+  const context = step ? text.slice(-step.cross.shape[1]) : text;
+  // After this token the text is one longer: does it still fit the context?
+  const windowed = text.length + 1 > info.config.maxLen;
   const L = layersOf(info, "self") - 1;
   const set = (patch: Partial<SamplingSettings>) => setSampling({ ...sampling, ...patch });
   const V = info.config.vocabSize;
@@ -70,6 +81,18 @@ function GptDecoding({ a, info, ui, act }: ChapterProps) {
             onChange={() => set({ temperature: 0.8 })}
           />{" "}
           sample
+        </label>
+        <label class="slider">
+          length {length} new tokens
+          <input
+            type="range"
+            data-testid="gen-length"
+            min={10}
+            max={MAX_GEN_TOKENS}
+            step={10}
+            value={length}
+            onChange={(e) => set({ length: Number(e.currentTarget.value) })}
+          />
         </label>
         {!greedy && (
           <>
@@ -135,7 +158,11 @@ function GptDecoding({ a, info, ui, act }: ChapterProps) {
       {step && (
         <div class="row">
           <div class="col">
-            <h3>The model has read</h3>
+            <h3>
+              The model has read
+              {text.length > context.length &&
+                ` (its last ${context.length} tokens: the context holds ${info.config.maxLen})`}
+            </h3>
             <p class="gen-context">{context.map((id) => tok(info, id)).join("")}</p>
             <h3>…and predicts next</h3>
             <TokenBars
@@ -162,7 +189,9 @@ function GptDecoding({ a, info, ui, act }: ChapterProps) {
               <strong>“{tok(info, step.token)}”</strong>
               {step.token === info.config.eosId
                 ? ", the end of the text."
-                : ", appends it, and runs the model on that one token, reusing the cached keys and values."}
+                : windowed
+                  ? `, appends it, and, the text being longer than the context of ${info.config.maxLen} positions, runs the model again on the last ${info.config.maxLen} tokens.`
+                  : ", appends it, and runs the model on that one token, reusing the cached keys and values."}
             </p>
           </div>
           <div class="col">
@@ -243,7 +272,15 @@ function StepControls({
       >
         Next token ▶
       </button>
-      <span>
+      <button
+        type="button"
+        data-testid="decode-last"
+        onClick={() => setT(Math.max(0, count - 1))}
+        disabled={s >= count - 1}
+      >
+        Last step
+      </button>
+      <span data-testid="decode-steps" data-count={count}>
         step {count ? s + 1 : 0} of {count}
       </span>
     </fieldset>

@@ -2,8 +2,8 @@
 import { stackPath, tapName } from "../../../src/browser.js";
 import { useState } from "preact/hooks";
 import { Heatmap } from "../components/heatmap.js";
-import { PcaPlot, Tokens } from "../components/widgets.js";
-import { fmt, mat, rowOf } from "../lib.js";
+import { Bars, PcaPlot, Tokens } from "../components/widgets.js";
+import { fmt, mat, norm, rowOf, sharedRange } from "../lib.js";
 import { type ChapterProps, inputStack, isGpt, tok } from "./types.js";
 
 export function Embedding({ a, info }: ChapterProps) {
@@ -27,14 +27,20 @@ export function Embedding({ a, info }: ChapterProps) {
   const embed = a.tensors[embedKey];
   const scaled = embed ? rowOf(mat(embed, [0]), i) : null;
   const scale = info.config.scaleEmbedding ? Math.sqrt(d) : 1;
+  const peKey = tapName(stackPath(inputStack(info)), "pos");
+  const pe = a.tensors[peKey] ? rowOf(mat(a.tensors[peKey], [0]), i) : null;
   const dims = Array.from({ length: d }, (_, j) => String(j));
-  const strip = (title: string, values: Float32Array, testId?: string) => (
+  // One colour scale for every d_model strip, so that ×√d_model is visible as deeper colour.
+  const range = sharedRange(lookup, scaled, pe);
+  const strip = (title: string, values: Float32Array, testId?: string, shared = true) => (
     <Heatmap
       testId={testId}
       title={title}
       m={{ rows: 1, cols: values.length, values }}
       colLabels={values.length === d ? dims : undefined}
       scale="div"
+      range={shared ? range : undefined}
+      rangeNote={shared ? "one scale for every strip of this column" : undefined}
       maxWidth={560}
       small
     />
@@ -58,7 +64,7 @@ export function Embedding({ a, info }: ChapterProps) {
           <h3>
             One-hot × E = row lookup (token “{tok(info, id)}”, id {id})
           </h3>
-          {strip(`one-hot vector of id ${id} (${V} entries, a single 1)`, onehot)}
+          {strip(`one-hot vector of id ${id} (${V} entries, a single 1)`, onehot, undefined, false)}
           <p class="op">
             × E, the embedding table ({V} × {d}; row {id} outlined)
           </p>
@@ -84,6 +90,14 @@ export function Embedding({ a, info }: ChapterProps) {
               : `This model does not scale its embeddings (scaleEmbedding is off${gpt ? ", as in GPT-2" : ""}): tap ${embedKey} is E[${id}] itself.`}
           </p>
           {scaled && strip(`${embedKey}, position ${i}`, scaled, "emb-scaled")}
+          <WhyScale
+            lookup={lookup}
+            scaled={info.config.scaleEmbedding ? scaled : null}
+            pe={pe}
+            d={d}
+            id={id}
+            pos={i}
+          />
         </div>
         <div class="col">
           <PcaPlot
@@ -101,5 +115,56 @@ export function Embedding({ a, info }: ChapterProps) {
         </div>
       </div>
     </div>
+  );
+}
+
+/**
+ * Why ×√d_model: the sizes of E[id], E[id]·√d_model and the position's PE, which are
+ * added next. With the paper's initialisation ‖E[id]‖ ≈ 1 while a sinusoidal PE has
+ * ‖PE[pos]‖ = √(d_model/2) (each sin/cos pair has norm 1), so unscaled the position would
+ * outweigh the token.
+ */
+function WhyScale(p: {
+  lookup: Float32Array;
+  scaled: Float32Array | null;
+  pe: Float32Array | null;
+  d: number;
+  id: number;
+  pos: number;
+}) {
+  if (!p.pe) return null;
+  const nE = norm(p.lookup);
+  const nS = p.scaled ? norm(p.scaled) : null;
+  const nP = norm(p.pe);
+  const bars = [
+    { label: `‖E[${p.id}]‖`, value: nE },
+    ...(nS === null ? [] : [{ label: `‖E·√${p.d}‖`, value: nS, mark: true }]),
+    { label: `‖PE[${p.pos}]‖`, value: nP },
+  ];
+  const ratio = (x: number) =>
+    x >= nP ? `${fmt(x / nP, 1)}× the size of` : `${fmt(nP / x, 1)}× smaller than`;
+  return (
+    <section class="why-scale" data-testid="why-scale">
+      <h3>Why ×√d_model? Compare the two norms</h3>
+      <Bars
+        caption="vector sizes: the token's embedding, scaled, and the position's encoding"
+        bars={bars}
+        testId="why-scale-bars"
+      />
+      <p class="note">
+        The next step adds the positional encoding to this vector. Unscaled, the token's vector E[
+        {p.id}] is {ratio(nE)} PE[{p.pos}]
+        {nS === null ? (
+          <>; this model does not scale (it learned both tables to suit each other).</>
+        ) : (
+          <>
+            ; ×√{p.d} = {fmt(Math.sqrt(p.d), 2)} makes it {ratio(nS)} PE[{p.pos}], so the sum keeps
+            the token's identity and the position's. (With the paper's initialisation ‖E[id]‖ starts
+            near 1, while a sinusoidal PE always has norm √(d_model/2) ={" "}
+            {fmt(Math.sqrt(p.d / 2), 2)}.)
+          </>
+        )}
+      </p>
+    </section>
   );
 }

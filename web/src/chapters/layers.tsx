@@ -3,7 +3,7 @@ import { layerPath, stackPath, tapName } from "../../../src/browser.js";
 import { useState } from "preact/hooks";
 import { Heatmap } from "../components/heatmap.js";
 import { Bars } from "../components/widgets.js";
-import { fmt, mat, norm, rowOf } from "../lib.js";
+import { fmt, mat, norm, rowOf, sharedRange } from "../lib.js";
 import type { Rec } from "../protocol.js";
 import { type ChapterProps, isGpt, nth, type StackName, tok } from "./types.js";
 
@@ -127,6 +127,8 @@ export function Residual(p: ChapterProps) {
     const m = mat(s.rec, [0]);
     for (let c = 0; c < toks.length; c++) norms[r * toks.length + c] = norm(rowOf(m, c));
   });
+  // One colour scale for every stage: the residual's growth and LayerNorm's rescaling show.
+  const stageRange = sharedRange(...st.map((s) => rowOf(mat(s.rec, [0]), i)));
   return (
     <div>
       <LayerPicker info={p.info} stack={stack} layer={layer} set={setPick} />
@@ -158,6 +160,8 @@ export function Residual(p: ChapterProps) {
                 title={`${s.label}${s.op ? ` = ${s.op}` : ""}: ${stats(v)}`}
                 m={{ rows: 1, cols: v.length, values: v }}
                 scale="div"
+                range={stageRange}
+                rangeNote="one scale for every stage"
                 maxWidth={640}
                 small
               />

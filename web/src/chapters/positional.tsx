@@ -7,7 +7,7 @@ import { stackPath, tapName } from "../../../src/browser.js";
 import { useEffect, useState } from "preact/hooks";
 import { LineChart } from "../components/chart.js";
 import { Heatmap } from "../components/heatmap.js";
-import { dot, exact, fmt, type Matrix, mat, rowOf } from "../lib.js";
+import { dot, exact, fmt, type Matrix, mat, rowOf, sharedRange } from "../lib.js";
 import type { PositionsSide } from "../protocol.js";
 import { type ChapterProps, inputStack, isGpt, tok } from "./types.js";
 
@@ -17,10 +17,13 @@ export function Positional(props: ChapterProps) {
   const { a, info } = props;
   const cfg = info.config;
   const d = cfg.dModel;
-  const candidates = [0, 1, 2, 3, 6, 7, Math.floor(d / 4), Math.floor(d / 2), d - 2, d - 1].filter(
-    (x, i, all) => x < d && all.indexOf(x) === i,
-  );
-  const [dims, setDims] = useState<number[]>([0, 2, 6].filter((x) => x < d));
+  // Even dimensions spread over d_model: sinusoid wavelengths 2π·10000^(j/d) from 6.3 up.
+  const even = (x: number) => 2 * Math.floor(x / 2);
+  const spread = [0, even(d / 8), even(d / 4)].filter((x, i, all) => x < d && all.indexOf(x) === i);
+  const candidates = [0, 1, 2, 6, even(d / 8), even(d / 4), even(d / 2), d - 2, d - 1]
+    .filter((x, i, all) => x >= 0 && x < d && all.indexOf(x) === i)
+    .sort((x, y) => x - y);
+  const [dims, setDims] = useState<number[]>(spread);
   const [ref, setRef] = useState(10);
   const table = a.posTable ? mat(a.posTable) : null;
   const src = a.srcIds.map((id) => tok(info, id));
@@ -29,6 +32,9 @@ export function Positional(props: ChapterProps) {
   const embed = a.tensors[tapName(pre, "embed")];
   const pos = a.tensors[tapName(pre, "pos")];
   const input = a.tensors[tapName(pre, "input")];
+  // Embedding, PE and their sum on one colour scale: the sum is visibly the two added.
+  const first = (r: typeof embed) => (r ? mat(r, [0]).values : null);
+  const sumRange = sharedRange(first(embed), first(pos), first(input));
   const heat = (title: string, key: string, testId: string) => {
     const r = a.tensors[key];
     return r ? (
@@ -38,6 +44,8 @@ export function Positional(props: ChapterProps) {
         m={mat(r, [0])}
         rowLabels={src}
         scale="div"
+        range={sumRange}
+        rangeNote="one scale for all three"
         maxWidth={300}
       />
     ) : null;
@@ -79,6 +87,7 @@ export function Positional(props: ChapterProps) {
               title={`${cfg.positional === "learned" ? "Learned position table" : "Sinusoidal PE"}: position (rows) × dimension (columns)`}
               m={table}
               rowLabels={Array.from({ length: table.rows }, (_, i) => String(i))}
+              colLabels={Array.from({ length: table.cols }, (_, j) => String(j))}
               scale="div"
               maxWidth={520}
             />

@@ -13,6 +13,7 @@ import type {
   TrainPoint,
   TrainSettings,
 } from "../protocol.js";
+import { GEN_TOKENS } from "../protocol.js";
 
 /** enc / dec / cross: the encoder-decoder's attentions; self: a GPT's causal self-attention. */
 export type Block = AttentionBlock;
@@ -29,7 +30,13 @@ export interface UiState {
   sampling: SamplingSettings;
 }
 
-export const GREEDY: SamplingSettings = { temperature: 0, topK: 0, topP: 1, seed: 0 };
+export const GREEDY: SamplingSettings = {
+  temperature: 0,
+  topK: 0,
+  topP: 1,
+  seed: 0,
+  length: GEN_TOKENS,
+};
 
 /** How a padded position is labelled everywhere (the pad token's own spelling). */
 export const PAD_LABEL = "<pad>";

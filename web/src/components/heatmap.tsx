@@ -1,11 +1,11 @@
 /**
- * A canvas heatmap with row/column labels. Hover, click or the arrow keys move
- * a cursor cell (reported through onCell); a "Table" button shows the same
- * numbers as an HTML table (with exact values in data-value), and a live
- * region reads the cursor cell to screen readers.
+ * A canvas heatmap with row/column labels and a colour bar. Hover, click or the
+ * arrow keys move a cursor cell (reported through onCell), whose row, column and
+ * value are shown under the map and read to screen readers; a "Table" button
+ * shows the same numbers as an HTML table (with exact values in data-value).
  */
 import { useEffect, useMemo, useRef, useState } from "preact/hooks";
-import { divColor, exact, fmt, type Matrix, seqColor } from "../lib.js";
+import { divColor, exact, fmt, type Matrix, rampGradient, seqColor } from "../lib.js";
 
 export interface HeatmapProps {
   testId?: string;
@@ -16,6 +16,8 @@ export interface HeatmapProps {
   /** "seq": low to high in one hue; "div": symmetric around 0. */
   scale?: "seq" | "div";
   range?: [number, number];
+  /** Says why the range was given, e.g. "shared with E[id]·√d" (shown by the colour bar). */
+  rangeNote?: string;
   /** Colour ∝ ((v - lo) / (hi - lo))^gamma on the "seq" scale; 0.5 makes small weights visible. */
   gamma?: number;
   /** Cell size in px (default: fit maxWidth, at most 26). */
@@ -229,10 +231,13 @@ export function Heatmap(p: HeatmapProps) {
     >
       <figcaption class="hm-caption">
         <span class="hm-title">{p.title}</span>
-        <span class="hm-range" aria-hidden="true">
-          {fmt(range[0], 2)} … {fmt(range[1], 2)}
-          {gamma !== 1 && " (colour ∝ √value)"}
-        </span>
+        <ColorBar
+          scale={scale}
+          range={range}
+          gamma={gamma}
+          note={p.rangeNote}
+          masked={hasMasked(m.values)}
+        />
         <button type="button" class="link" aria-pressed={table} onClick={() => setTable(!table)}>
           {table ? "Hide table" : "Table"}
         </button>
@@ -244,6 +249,7 @@ export function Heatmap(p: HeatmapProps) {
           ref={canvas}
           tabIndex={0}
           role="img"
+          data-grid={`${layout.x0},${layout.y0},${layout.cell},${layout.cellH}`}
           aria-label={`${p.title}: heatmap of ${m.rows} by ${m.cols} values. Arrow keys move between cells; the Table button shows all values.`}
           onMouseMove={fromMouse}
           onClick={fromMouse}
@@ -253,9 +259,43 @@ export function Heatmap(p: HeatmapProps) {
       <div class="sr-only" aria-live="polite">
         {said}
       </div>
-      {cur && !p.small && <div class="hm-cursor">{said}</div>}
+      <div class="hm-cursor" data-testid="hm-readout">
+        {cur ? said : p.small ? "" : "Hover or tap a cell for its value."}
+      </div>
       {table && <DataTable {...p} />}
     </figure>
+  );
+}
+
+function hasMasked(v: Float32Array): boolean {
+  for (const x of v) if (x === Number.NEGATIVE_INFINITY) return true;
+  return false;
+}
+
+/** The colour scale: low end, the ramp, high end (and 0 in the middle of a diverging scale). */
+function ColorBar(p: {
+  scale: "seq" | "div";
+  range: [number, number];
+  gamma: number;
+  note?: string;
+  masked: boolean;
+}) {
+  const [lo, hi] = p.scale === "div" ? [-p.range[1], p.range[1]] : p.range;
+  return (
+    <span class="hm-bar" data-testid="colorbar" data-lo={exact(lo)} data-hi={exact(hi)}>
+      <span class="hm-bar-end">{fmt(lo, 2)}</span>
+      <span class="hm-bar-ramp" style={{ background: rampGradient(p.scale, p.gamma) }}>
+        {p.scale === "div" && <span class="hm-bar-zero" title="0" />}
+      </span>
+      <span class="hm-bar-end">{fmt(hi, 2)}</span>
+      {p.gamma !== 1 && <span class="hm-bar-note">colour ∝ √value</span>}
+      {p.masked && (
+        <span class="hm-bar-note">
+          <span class="hm-masked-swatch" aria-hidden="true" /> −∞ (masked)
+        </span>
+      )}
+      {p.note && <span class="hm-bar-note">{p.note}</span>}
+    </span>
   );
 }
 

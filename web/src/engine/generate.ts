@@ -11,20 +11,21 @@ import {
   samplingDistribution,
   type GPT,
 } from "../../../src/browser.js";
-import type { DecodeStepInfo, SamplingSettings } from "../protocol.js";
+import {
+  type DecodeStepInfo,
+  GEN_TOKENS,
+  MAX_GEN_TOKENS,
+  type SamplingSettings,
+} from "../protocol.js";
 import { topK, watchTap } from "./decode.js";
 
-/** New tokens the page generates at most. */
-export const GEN_TOKENS = 40;
-/** How many new tokens fit after a prompt of this length. */
-export function roomAfter(model: GPT, promptLength: number): number {
-  return Math.max(0, Math.min(GEN_TOKENS, model.config.maxLen - promptLength));
-}
+export { GEN_TOKENS };
 
 /**
  * Continues the prompt with the library's generation loop (`attn generate`'s
- * generateTokens): greedy when sampling is null or its temperature is 0.
- * Stops at EOS (not included) or when the context is full.
+ * generateTokens): greedy when sampling is null or its temperature is 0, for
+ * sampling.length new tokens (GEN_TOKENS when null). Stops at EOS (not
+ * included); past the context the model reads its last maxLen tokens.
  */
 export function gptGenerate(
   model: GPT,
@@ -33,13 +34,13 @@ export function gptGenerate(
 ): { ids: number[]; steps: DecodeStepInfo[] } {
   const attnName = attentionTap("self", model.config.layers - 1, "weights");
   const greedy = !sampling || sampling.temperature === 0;
-  const opts = sampling ?? { temperature: 0, topK: 0, topP: 1, seed: 0 };
+  const opts = sampling ?? { temperature: 0, topK: 0, topP: 1, seed: 0, length: GEN_TOKENS };
   const sOpts = { temperature: opts.temperature, topK: opts.topK, topP: opts.topP };
   const steps: DecodeStepInfo[] = [];
   const ids = watchTap(attnName, (latest) =>
     generate(model, prompt, {
       ...sOpts,
-      maxNewTokens: roomAfter(model, prompt.length),
+      maxNewTokens: Math.max(1, Math.min(MAX_GEN_TOKENS, Math.floor(opts.length ?? GEN_TOKENS))),
       seed: opts.seed,
       stop: [model.config.eosId],
       onLogits: (_step, logits) => {
