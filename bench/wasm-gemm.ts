@@ -62,7 +62,7 @@ function setup(shape: Shape): () => void {
     ? { data: B, offsets: offs(K * N), rowStride: 1, colStride: K }
     : { data: B, offsets: offs(K * N), rowStride: N, colStride: 1 };
   const c = { data: C, offsets: offs(M * N), ldc: N };
-  return () => backend.matmul(M, N, K, a, b, c, 1, false);
+  return () => backend.matmul({ M, N, K, a, b, c, alpha: 1, accumulate: false });
 }
 
 /** Seconds per call over `calls` calls. */

@@ -2,7 +2,26 @@
 import { useBackend } from "./backend/select.js";
 import { setDefaultBackend } from "./tensor/engine.js";
 export * from "./tensor/index.js";
-export type { Backend, DType } from "./backend/backend.js";
+export type {
+  AdamArgs,
+  Backend,
+  BinaryOp,
+  CrossEntropyArgs,
+  DropoutArgs,
+  DType,
+  GatherArgs,
+  LayerNormArgs,
+  LayerNormGradArgs,
+  MatmulArgs,
+  MatmulOperand,
+  ScatterAddArgs,
+  SoftmaxArgs,
+  SoftmaxGradArgs,
+  TypedArray,
+  UnaryGradArgs,
+  UnaryOp,
+  View,
+} from "./backend/backend.js";
 export { ReferenceBackend } from "./backend/reference/index.js";
 export { BACKEND_NAMES, type BackendName, useBackend } from "./backend/select.js";
 export { AttnError, isUserError } from "./errors.js";

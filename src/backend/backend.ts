@@ -15,6 +15,11 @@
  *   broadcast dimension.
  * - Outputs are written by the kernel; the op layer allocates them, usually
  *   contiguous.
+ * - The elementwise and reduction kernels (copy, fill, unary, binary, where,
+ *   reduce, bernoulli) take Views. Every fused or row kernel (unaryGrad,
+ *   matmul, softmax, layerNorm, gather, crossEntropy, dropout, adam, ...)
+ *   takes one args object (`SoftmaxArgs`, ...), so its many operands are
+ *   named at the call site.
  * - `rows`/`cols` kernels (softmax, layerNorm, ...) take contiguous data and
  *   work on the last axis (cols) of a [rows, cols] matrix.
  */
@@ -98,6 +103,85 @@ export interface MatmulOperand {
   offsets: Int32Array;
   rowStride: number;
   colStride: number;
+}
+
+/** dx = dy * op'(x), elementwise over `size` contiguous elements (all arrays from element 0). */
+export interface UnaryGradArgs {
+  op: UnaryOp;
+  x: TypedArray;
+  /** y = op(x), given too where the derivative is cheaper from it. */
+  y: TypedArray;
+  dy: TypedArray;
+  /** Out. */
+  dx: TypedArray;
+  size: number;
+}
+
+/** Batched C = alpha * A @ B + (accumulate ? C : 0), one product per entry of c.offsets. */
+export interface MatmulArgs {
+  /** Rows of A and C. */
+  M: number;
+  /** Columns of B and C. */
+  N: number;
+  /** Columns of A, rows of B. */
+  K: number;
+  a: MatmulOperand;
+  b: MatmulOperand;
+  /** Out: C rows have stride ldc and columns stride 1. */
+  c: { data: FloatArray; offsets: Int32Array; ldc: number };
+  alpha: number;
+  /** Add into C instead of overwriting it. */
+  accumulate: boolean;
+}
+
+/**
+ * Row-wise softmax (or log-softmax) of a contiguous [rows, cols] matrix (from
+ * element 0), max-subtracted. A row of only -Infinity gives zeros (softmax)
+ * or -Infinity (log-softmax).
+ */
+export interface SoftmaxArgs {
+  x: FloatArray;
+  /** Out. */
+  out: FloatArray;
+  rows: number;
+  cols: number;
+  /** Log-softmax instead of softmax. */
+  log: boolean;
+}
+
+/** Backward of softmax/log-softmax given the forward output y. */
+export interface SoftmaxGradArgs {
+  /** The forward output. */
+  y: FloatArray;
+  dy: FloatArray;
+  /** Out. */
+  dx: FloatArray;
+  rows: number;
+  cols: number;
+  /** The forward was log-softmax. */
+  log: boolean;
+}
+
+/** out[r, :] = table[ids[idsOffset + r], :]; ids already range-checked. */
+export interface GatherArgs {
+  table: FloatArray; // [vocab, cols]
+  ids: Int32Array; // [rows], from idsOffset
+  idsOffset: number;
+  /** Out: [rows, cols] contiguous, from 0. */
+  out: FloatArray;
+  rows: number;
+  cols: number;
+}
+
+/** dtable[ids[idsOffset + r], :] += dy[r, :] (the transpose of gather). */
+export interface ScatterAddArgs {
+  dy: FloatArray; // [rows, cols] contiguous, from 0
+  ids: Int32Array; // [rows], from idsOffset
+  idsOffset: number;
+  /** Accumulated into (+=). */
+  dtable: FloatArray;
+  rows: number;
+  cols: number;
 }
 
 export interface CrossEntropyArgs {
@@ -202,14 +286,7 @@ export interface Backend {
   /** out = op(x), elementwise; shapes equal. */
   unary(op: UnaryOp, x: View, out: View): void;
   /** dx = dy * op'(x); y = op(x) is given too where the derivative is cheaper from it. All contiguous, `size` elements. */
-  unaryGrad(
-    op: UnaryOp,
-    x: TypedArray,
-    y: TypedArray,
-    dy: TypedArray,
-    dx: TypedArray,
-    size: number,
-  ): void;
+  unaryGrad(args: UnaryGradArgs): void;
   /** out = a op b, elementwise over out.shape; a and b are broadcast views of out's shape. */
   binary(op: BinaryOp, a: View, b: View, out: View): void;
   /** out = where(cond != 0, a, b); all views of out's shape. */
@@ -221,49 +298,19 @@ export interface Backend {
    */
   reduce(op: "sum" | "max", x: View, out: View): void;
   /** C = alpha * A @ B + (accumulate ? C : 0) for every batch entry; C rows have stride ldc and columns stride 1. */
-  matmul(
-    M: number,
-    N: number,
-    K: number,
-    a: MatmulOperand,
-    b: MatmulOperand,
-    c: { data: FloatArray; offsets: Int32Array; ldc: number },
-    alpha: number,
-    accumulate: boolean,
-  ): void;
+  matmul(args: MatmulArgs): void;
   /** Row-wise softmax (or log-softmax) of a contiguous [rows, cols] matrix, max-subtracted. A row of only -Infinity gives zeros (softmax) or -Infinity (log-softmax). */
-  softmax(x: FloatArray, out: FloatArray, rows: number, cols: number, log: boolean): void;
+  softmax(args: SoftmaxArgs): void;
   /** Backward of softmax/log-softmax given the forward output y. */
-  softmaxGrad(
-    y: FloatArray,
-    dy: FloatArray,
-    dx: FloatArray,
-    rows: number,
-    cols: number,
-    log: boolean,
-  ): void;
+  softmaxGrad(args: SoftmaxGradArgs): void;
   /** out = (x - mean) * rstd * gamma + beta over each row; writes mean and rstd per row. */
   layerNorm(args: LayerNormArgs): void;
   /** dx, and dgamma/dbeta accumulated (+=) over rows. */
   layerNormGrad(args: LayerNormGradArgs): void;
   /** out[r, :] = table[ids[r], :]; ids already range-checked. */
-  gather(
-    table: FloatArray,
-    ids: Int32Array,
-    idsOffset: number,
-    out: FloatArray,
-    rows: number,
-    cols: number,
-  ): void;
+  gather(args: GatherArgs): void;
   /** dtable[ids[r], :] += dy[r, :]. */
-  scatterAdd(
-    dy: FloatArray,
-    ids: Int32Array,
-    idsOffset: number,
-    dtable: FloatArray,
-    rows: number,
-    cols: number,
-  ): void;
+  scatterAdd(args: ScatterAddArgs): void;
   /** Fused log-sum-exp cross-entropy with label smoothing. */
   crossEntropy(args: CrossEntropyArgs): void;
   /**

@@ -15,9 +15,10 @@ import type {
   CrossEntropyArgs,
   DropoutArgs,
   DType,
-  FloatArray,
   LayerNormArgs,
   LayerNormGradArgs,
+  SoftmaxArgs,
+  SoftmaxGradArgs,
   TypedArray,
   View,
 } from "./backend.js";
@@ -132,7 +133,8 @@ export function composedKernels(p: Primitives): FusedKernels {
   };
 
   return {
-    softmax(x: FloatArray, out: FloatArray, rows: number, cols: number, log: boolean): void {
+    softmax(a: SoftmaxArgs): void {
+      const { x, out, rows, cols, log } = a;
       scratch((alloc) => {
         const dt = dtypeOf(x);
         const c = constant(alloc, dt);
@@ -166,14 +168,8 @@ export function composedKernels(p: Primitives): FusedKernels {
       });
     },
 
-    softmaxGrad(
-      y: FloatArray,
-      dy: FloatArray,
-      dx: FloatArray,
-      rows: number,
-      cols: number,
-      log: boolean,
-    ): void {
+    softmaxGrad(a: SoftmaxGradArgs): void {
+      const { y, dy, dx, rows, cols, log } = a;
       scratch((alloc) => {
         const dt = dtypeOf(y);
         const shape = [rows, cols];

@@ -4,6 +4,7 @@
  * --profile`, `attn train --profile`).
  */
 import { performance } from "node:perf_hooks";
+import type { MatmulArgs, UnaryGradArgs } from "../backend/backend.js";
 import { type Backend, getBackend, setBackend } from "../index.js";
 import { BENCH_CONFIGS } from "./bench-configs.js";
 import { type Acc, PhaseTimer, Workload } from "./bench-workloads.js";
@@ -36,14 +37,17 @@ class TimedBackend {
             } finally {
               const dt = performance.now() - t0;
               depth--;
-              const key = typeof args[0] === "string" ? `${String(prop)}:${args[0]}` : String(prop);
+              // The op names the key: a string first argument (unary, binary, reduce) or args.op (unaryGrad).
+              const op =
+                prop === "unaryGrad" ? (args[0] as UnaryGradArgs).op : (args[0] as unknown);
+              const key = typeof op === "string" ? `${String(prop)}:${op}` : String(prop);
               const a = this.stats.get(key) ?? { ms: 0, calls: 0 };
               a.ms += dt;
               a.calls++;
               this.stats.set(key, a);
               if (prop === "matmul") {
-                const [M, N, K, a0] = args as [number, number, number, { offsets: Int32Array }];
-                this.gemmFlop += 2 * M * N * K * a0.offsets.length;
+                const m = args[0] as MatmulArgs;
+                this.gemmFlop += 2 * m.M * m.N * m.K * m.a.offsets.length;
               }
             }
           };

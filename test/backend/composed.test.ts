@@ -68,8 +68,8 @@ describe("fused kernels composed from primitives vs reference", () => {
     const x = rand(3 * 7, 1, -3, 3);
     const y1 = new Float32Array(21);
     const y2 = new Float32Array(21);
-    broken.softmax(x, y1, 3, 7, false);
-    inner.softmax(x, y2, 3, 7, false);
+    broken.softmax({ x, out: y1, rows: 3, cols: 7, log: false });
+    inner.softmax({ x, out: y2, rows: 3, cols: 7, log: false });
     assert.throws(() => assertClose(y1, y2, "softmax"));
   });
 });

@@ -126,8 +126,8 @@ describe("native kernels vs reference", { skip }, () => {
         const dy = rand(n, n + 7);
         const d1 = new Float32Array(n);
         const d2 = new Float32Array(n);
-        viaC("unaryGrad", () => nat.unaryGrad(op, x, y, dy, d1, n));
-        ref.unaryGrad(op, x, y, dy, d2, n);
+        viaC("unaryGrad", () => nat.unaryGrad({ op, x, y, dy, dx: d1, size: n }));
+        ref.unaryGrad({ op, x, y, dy, dx: d2, size: n });
         assertClose(d1, d2, `unaryGrad ${op} n=${n}`, 2e-6, 1e-7);
       }
     }
@@ -402,14 +402,14 @@ describe("native kernels vs reference", { skip }, () => {
       const ids = Int32Array.of(0, 0, ...randInt(rows, rows, V)); // offset 2
       const g1 = new Float32Array(rows * cols);
       const g2 = new Float32Array(rows * cols);
-      viaC("gather", () => nat.gather(table, ids, 2, g1, rows, cols));
-      ref.gather(table, ids, 2, g2, rows, cols);
+      viaC("gather", () => nat.gather({ table, ids, idsOffset: 2, out: g1, rows, cols }));
+      ref.gather({ table, ids, idsOffset: 2, out: g2, rows, cols });
       assertClose(g1, g2, `gather ${V}/${rows}x${cols}`, 0, 0);
       const dy = rand(rows * cols, 4);
       const t1 = rand(V * cols, 8);
       const t2 = t1.slice();
-      viaC("scatterAdd", () => nat.scatterAdd(dy, ids, 2, t1, rows, cols));
-      ref.scatterAdd(dy, ids, 2, t2, rows, cols);
+      viaC("scatterAdd", () => nat.scatterAdd({ dy, ids, idsOffset: 2, dtable: t1, rows, cols }));
+      ref.scatterAdd({ dy, ids, idsOffset: 2, dtable: t2, rows, cols });
       assertClose(t1, t2, `scatterAdd ${V}/${rows}x${cols}`, 1e-6, 1e-6);
     }
   });
@@ -444,7 +444,7 @@ describe("native kernels vs reference", { skip }, () => {
     const run = () => {
       const x = rand(600 * 1000, 1, -5, 5);
       const y = new Float32Array(x.length);
-      nat.softmax(x, y, 600, 1000, false);
+      nat.softmax({ x, out: y, rows: 600, cols: 1000, log: false });
       const s = new Float32Array(1000);
       nat.reduce("sum", view(x, [600, 1000]), view(s, [600, 1000], [0, 1]));
       const t = new Float32Array(1);
@@ -465,7 +465,14 @@ describe("native kernels vs reference", { skip }, () => {
         dlogits: dl,
       });
       const dt = new Float32Array(50 * 1000);
-      nat.scatterAdd(x, randInt(600, 4, 50), 0, dt, 600, 1000);
+      nat.scatterAdd({
+        dy: x,
+        ids: randInt(600, 4, 50),
+        idsOffset: 0,
+        dtable: dt,
+        rows: 600,
+        cols: 1000,
+      });
       return [y, s, t, loss, dl, dt];
     };
     try {
@@ -483,9 +490,9 @@ describe("native kernels vs reference", { skip }, () => {
     const before = [...calls.values()].reduce((a, b) => a + b, 0);
     const x = Float64Array.from(rand(64, 1));
     const y = new Float64Array(64);
-    nat.softmax(x, y, 8, 8, false);
+    nat.softmax({ x, out: y, rows: 8, cols: 8, log: false });
     const y2 = new Float64Array(64);
-    ref.softmax(x, y2, 8, 8, false);
+    ref.softmax({ x, out: y2, rows: 8, cols: 8, log: false });
     assert.deepEqual(y, y2);
     const i = Int32Array.of(1, 2, 3);
     const o = new Int32Array(3);
@@ -534,8 +541,8 @@ describe("native kernels vs reference", { skip }, () => {
     const x = rand(40, 1);
     const y1 = new Float32Array(40);
     const y2 = new Float32Array(40);
-    broken.softmax(x, y1, 4, 10, false);
-    ref.softmax(x, y2, 4, 10, false);
+    broken.softmax({ x, out: y1, rows: 4, cols: 10, log: false });
+    ref.softmax({ x, out: y2, rows: 4, cols: 10, log: false });
     assert.throws(() => assertClose(y1, y2, "broken softmax"), /element 9/);
     // and a result off by one part in 10^4 is caught
     const z = y2.slice();

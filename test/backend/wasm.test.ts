@@ -171,7 +171,16 @@ function runGemm(c: Case, built: Built, threads: number): Float32Array {
   C.set(built.C0);
   withThreads(threads, () =>
     viaWasm("attn_gemm", () =>
-      wasm.matmul(c.M, c.N, c.K, built.a, built.b, built.c, c.alpha ?? 1, c.accumulate ?? false),
+      wasm.matmul({
+        M: c.M,
+        N: c.N,
+        K: c.K,
+        a: built.a,
+        b: built.b,
+        c: built.c,
+        alpha: c.alpha ?? 1,
+        accumulate: c.accumulate ?? false,
+      }),
     ),
   );
   const tol = 2e-6 * Math.sqrt(Math.max(c.K * (c.sharedC ? (c.batch ?? 1) : 1), 1)) + 1e-7;
@@ -273,7 +282,8 @@ describe("wasm GEMM", () => {
       const C0 = C.slice();
       const A = inWasm(new Float32Array(1));
       const op = { data: A, offsets: Int32Array.of(0), rowStride: 0, colStride: 1 };
-      wasm.matmul(3, 4, 0, op, op, { data: C, offsets: Int32Array.of(0), ldc: 4 }, 1, accumulate);
+      const c = { data: C, offsets: Int32Array.of(0), ldc: 4 };
+      wasm.matmul({ M: 3, N: 4, K: 0, a: op, b: op, c, alpha: 1, accumulate });
       assert.deepEqual([...C], accumulate ? [...C0] : new Array(12).fill(0));
     }
   });
@@ -285,7 +295,17 @@ describe("wasm GEMM", () => {
     const a = { data: A, offsets: Int32Array.of(0), rowStride: 4, colStride: 1 };
     const b = { data: B, offsets: Int32Array.of(2), rowStride: 3, colStride: 1 }; // reaches 13
     assert.throws(
-      () => wasm.matmul(3, 3, 4, a, b, { data: C, offsets: Int32Array.of(0), ldc: 3 }, 1, false),
+      () =>
+        wasm.matmul({
+          M: 3,
+          N: 3,
+          K: 4,
+          a,
+          b,
+          c: { data: C, offsets: Int32Array.of(0), ldc: 3 },
+          alpha: 1,
+          accumulate: false,
+        }),
       /operand B of batch entry 0/,
     );
     assert.deepEqual([...C], new Array(9).fill(0));
@@ -302,18 +322,11 @@ describe("wasm GEMM", () => {
     const C1 = inWasm(new Float32Array(M * N));
     const C2 = new Float32Array(M * N);
     const before = calls.get("attn_gemm") ?? 0;
-    wasm.matmul(M, N, K, a, b, { data: C1, offsets: Int32Array.of(0), ldc: N }, 1, false);
+    const c1 = { data: C1, offsets: Int32Array.of(0), ldc: N };
+    wasm.matmul({ M, N, K, a, b, c: c1, alpha: 1, accumulate: false });
     assert.equal(calls.get("attn_gemm") ?? 0, before, "a JS-heap A must not reach wasm");
-    ref.matmul(
-      M,
-      N,
-      K,
-      a,
-      { ...b, data: B },
-      { data: C2, offsets: Int32Array.of(0), ldc: N },
-      1,
-      false,
-    );
+    const c2 = { data: C2, offsets: Int32Array.of(0), ldc: N };
+    ref.matmul({ M, N, K, a, b: { ...b, data: B }, c: c2, alpha: 1, accumulate: false });
     assertBitwise(C1, C2, "JS-heap fallback");
 
     const A64 = wasm.allocate("float64", M * K) as Float64Array;
@@ -327,16 +340,16 @@ describe("wasm GEMM", () => {
       rowStride: rs,
       colStride: 1,
     });
-    wasm.matmul(
+    wasm.matmul({
       M,
       N,
       K,
-      op(A64, K),
-      op(B64, N),
-      { data: C64, offsets: Int32Array.of(0), ldc: N },
-      1,
-      false,
-    );
+      a: op(A64, K),
+      b: op(B64, N),
+      c: { data: C64, offsets: Int32Array.of(0), ldc: N },
+      alpha: 1,
+      accumulate: false,
+    });
     for (let i = 0; i < M; i++)
       for (let j = 0; j < N; j++) {
         let s = 0;
@@ -399,7 +412,16 @@ describe("wasm allocator", () => {
     const b = { data: big, offsets: Int32Array.of(big.length - 4096), rowStride: 1, colStride: 1 };
     big.fill(1, big.length - 4096);
     viaWasm("attn_gemm", () =>
-      wasm.matmul(1, 1, 4096, a, b, { data: out, offsets: Int32Array.of(0), ldc: 1 }, 1, false),
+      wasm.matmul({
+        M: 1,
+        N: 1,
+        K: 4096,
+        a,
+        b,
+        c: { data: out, offsets: Int32Array.of(0), ldc: 1 },
+        alpha: 1,
+        accumulate: false,
+      }),
     );
     const s = x0.reduce((p, v) => p + v, 0);
     assert.ok(Math.abs(out[0] - s) < 1e-3, `${out[0]} vs ${s}`);
@@ -416,8 +438,9 @@ describe("wasm allocator", () => {
     const C2 = new Float32Array(64 * 40);
     const a = { data: A, offsets: Int32Array.of(0), rowStride: 48, colStride: 1 };
     const b = { data: B, offsets: Int32Array.of(0), rowStride: 40, colStride: 1 };
-    st.matmul(64, 40, 48, a, b, { data: C, offsets: Int32Array.of(0), ldc: 40 }, 1, false);
-    ref.matmul(64, 40, 48, a, b, { data: C2, offsets: Int32Array.of(0), ldc: 40 }, 1, false);
+    const shape = { M: 64, N: 40, K: 48, a, b, alpha: 1, accumulate: false };
+    st.matmul({ ...shape, c: { data: C, offsets: Int32Array.of(0), ldc: 40 } });
+    ref.matmul({ ...shape, c: { data: C2, offsets: Int32Array.of(0), ldc: 40 } });
     assertClose(C, C2, "single-threaded GEMM");
     const huge = st.allocate("float32", 4 * 2 ** 20); // 16 MiB > 8 MiB memory
     assert.ok(!st.owns(huge) && huge.length === 4 * 2 ** 20 && huge.every((v) => v === 0));
@@ -527,7 +550,9 @@ describe("wasm kernels vs reference", () => {
           "attn_w_unary_grad",
           n,
           (be, out) =>
-            be === ref ? be.unaryGrad(op, x, y, dy, out, n) : be.unaryGrad(op, xw, yw, dyw, out, n),
+            be === ref
+              ? be.unaryGrad({ op, x, y, dy, dx: out, size: n })
+              : be.unaryGrad({ op, x: xw, y: yw, dy: dyw, dx: out, size: n }),
           `unaryGrad ${op} n=${n}`,
         );
       }
@@ -661,11 +686,11 @@ describe("wasm kernels vs reference", () => {
         compare(
           "attn_w_softmax",
           rows * cols,
-          (be, out) => be.softmax(be === ref ? x : xw, out, rows, cols, log),
+          (be, out) => be.softmax({ x: be === ref ? x : xw, out, rows, cols, log }),
           `softmax log=${log} ${rows}x${cols}`,
         );
         const y = new Float32Array(rows * cols);
-        ref.softmax(x, y, rows, cols, log);
+        ref.softmax({ x, out: y, rows, cols, log });
         const dy = rand(rows * cols, 5);
         const [yw, dyw] = [y, dy].map((v) => inWasm(v));
         compare(
@@ -673,8 +698,8 @@ describe("wasm kernels vs reference", () => {
           rows * cols,
           (be, out) =>
             be === ref
-              ? be.softmaxGrad(y, dy, out, rows, cols, log)
-              : be.softmaxGrad(yw, dyw, out, rows, cols, log),
+              ? be.softmaxGrad({ y, dy, dx: out, rows, cols, log })
+              : be.softmaxGrad({ y: yw, dy: dyw, dx: out, rows, cols, log }),
           `softmaxGrad log=${log} ${rows}x${cols}`,
           1e-5,
           1e-6,
@@ -774,8 +799,15 @@ describe("wasm kernels vs reference", () => {
       rows * cols,
       (be, out) =>
         be === ref
-          ? be.gather(table, ids, 3, out, rows, cols)
-          : be.gather(tw as Float32Array, iw as Int32Array, 3, out, rows, cols),
+          ? be.gather({ table, ids, idsOffset: 3, out, rows, cols })
+          : be.gather({
+              table: tw as Float32Array,
+              ids: iw as Int32Array,
+              idsOffset: 3,
+              out,
+              rows,
+              cols,
+            }),
       "gather",
       0,
       0,
@@ -787,8 +819,9 @@ describe("wasm kernels vs reference", () => {
       vocab * cols,
       (be, out) => {
         out.fill(0.5);
-        if (be === ref) be.scatterAdd(dy, ids, 3, out, rows, cols);
-        else be.scatterAdd(dyw, iw as Int32Array, 3, out, rows, cols);
+        if (be === ref) be.scatterAdd({ dy, ids, idsOffset: 3, dtable: out, rows, cols });
+        else
+          be.scatterAdd({ dy: dyw, ids: iw as Int32Array, idsOffset: 3, dtable: out, rows, cols });
       },
       "scatterAdd",
       1e-6,
@@ -797,7 +830,7 @@ describe("wasm kernels vs reference", () => {
     const bad = inWasm(Int32Array.of(1, vocab));
     const out = wasm.allocate("float32", 2 * cols) as Float32Array;
     assert.throws(
-      () => wasm.gather(tw as Float32Array, bad, 0, out, 2, cols),
+      () => wasm.gather({ table: tw as Float32Array, ids: bad, idsOffset: 0, out, rows: 2, cols }),
       /row 1 is out of range/,
     );
   });
@@ -904,10 +937,10 @@ describe("wasm kernels vs reference", () => {
     const x = rand(64, 1);
     const out = new Float32Array(64);
     const before = calls.get("attn_w_softmax") ?? 0;
-    wasm.softmax(x, out, 8, 8, false);
+    wasm.softmax({ x, out, rows: 8, cols: 8, log: false });
     assert.equal(calls.get("attn_w_softmax") ?? 0, before);
     const want = new Float32Array(64);
-    ref.softmax(x, want, 8, 8, false);
+    ref.softmax({ x, out: want, rows: 8, cols: 8, log: false });
     assertBitwise(out, want, "JS-heap softmax");
     const o2 = wasm.allocate("float32", 64) as Float32Array;
     wasm.binary("add", view(x, [64]), view(inWasm(x), [64]), view(o2, [64])); // mixed: reference
@@ -931,7 +964,8 @@ describe("wasm threads", () => {
       if (!(await be.whenReady(20000))) throw new Error("workers did not start");
       const a = be.allocate("float32", 256 * 256);
       const op = { data: a, offsets: Int32Array.of(0), rowStride: 256, colStride: 1 };
-      be.matmul(256, 256, 256, op, op, { data: be.allocate("float32", 256 * 256), offsets: Int32Array.of(0), ldc: 256 }, 1, false);
+      const c = { data: be.allocate("float32", 256 * 256), offsets: Int32Array.of(0), ldc: 256 };
+      be.matmul({ M: 256, N: 256, K: 256, a: op, b: op, c, alpha: 1, accumulate: false });
       await new Promise((r) => setTimeout(r, 50));
       const u0 = process.cpuUsage();
       await new Promise((r) => setTimeout(r, 300));
@@ -960,13 +994,14 @@ describe("wasm threads", () => {
     const A = inWasm(rand(64 * 64, 1), be);
     const op = { data: A, offsets: Int32Array.of(0), rowStride: 64, colStride: 1 };
     const C1 = be.allocate("float32", 64 * 64) as Float32Array;
-    be.matmul(64, 64, 64, op, op, { data: C1, offsets: Int32Array.of(0), ldc: 64 }, 1, false);
+    const shape = { M: 64, N: 64, K: 64, a: op, b: op, alpha: 1, accumulate: false };
+    be.matmul({ ...shape, c: { data: C1, offsets: Int32Array.of(0), ldc: 64 } });
     be.close();
     assert.equal(be.getNumThreads(), 1);
     be.setNumThreads(2);
     assert.equal(be.getNumThreads(), 1, "no threads after close()");
     const C2 = be.allocate("float32", 64 * 64) as Float32Array;
-    be.matmul(64, 64, 64, op, op, { data: C2, offsets: Int32Array.of(0), ldc: 64 }, 1, false);
+    be.matmul({ ...shape, c: { data: C2, offsets: Int32Array.of(0), ldc: 64 } });
     assertBitwise(C1, C2, "after close()");
   });
 

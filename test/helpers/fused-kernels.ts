@@ -51,14 +51,14 @@ export function fusedKernelTests(
         const x = scores(rows, cols, rows + cols);
         const y1 = new Float32Array(rows * cols);
         const y2 = new Float32Array(rows * cols);
-        via("softmax", () => cand().softmax(x, y1, rows, cols, log));
-        ref.softmax(x, y2, rows, cols, log);
+        via("softmax", () => cand().softmax({ x, out: y1, rows, cols, log }));
+        ref.softmax({ x, out: y2, rows, cols, log });
         assertClose(y1, y2, `softmax log=${log} ${rows}x${cols}`, 2e-6, 1e-7);
         const dy = rand(rows * cols, 5);
         const d1 = new Float32Array(rows * cols);
         const d2 = new Float32Array(rows * cols);
-        via("softmaxGrad", () => cand().softmaxGrad(y2, dy, d1, rows, cols, log));
-        ref.softmaxGrad(y2, dy, d2, rows, cols, log);
+        via("softmaxGrad", () => cand().softmaxGrad({ y: y2, dy, dx: d1, rows, cols, log }));
+        ref.softmaxGrad({ y: y2, dy, dx: d2, rows, cols, log });
         assertClose(d1, d2, `softmaxGrad log=${log} ${rows}x${cols}`, 1e-5, 1e-6);
       }
     }

@@ -7,14 +7,19 @@
  */
 import type {
   AdamArgs,
-  Backend,
   BinaryOp,
   CrossEntropyArgs,
   DropoutArgs,
   FloatArray,
+  GatherArgs,
   LayerNormArgs,
   LayerNormGradArgs,
+  MatmulArgs,
+  ScatterAddArgs,
+  SoftmaxArgs,
+  SoftmaxGradArgs,
   TypedArray,
+  UnaryGradArgs,
   UnaryOp,
   View,
 } from "../backend.js";
@@ -40,24 +45,20 @@ export class NativeBackend extends ReferenceBackend {
   constructor(readonly addon: NativeAddon) {
     super();
     // ReferenceBackend's kernels are instance properties, so these replace them.
-    this.matmul = (M, N, K, a, b, c, alpha, accumulate) =>
-      this.gemm(M, N, K, a, b, c, alpha, accumulate);
+    this.matmul = (args) => this.gemm(args);
     this.copy = (src, dst) => this.copyKernel(src, dst);
     this.fill = (dst, value) => this.fillKernel(dst, value);
     this.unary = (op, x, out) => this.unaryKernel(op, x, out);
-    this.unaryGrad = (op, x, y, dy, dx, size) => this.unaryGradKernel(op, x, y, dy, dx, size);
+    this.unaryGrad = (args) => this.unaryGradKernel(args);
     this.binary = (op, a, b, out) => this.binaryKernel(op, a, b, out);
     this.where = (cond, a, b, out) => this.whereKernel(cond, a, b, out);
     this.reduce = (op, x, out) => this.reduceKernel(op, x, out);
-    this.softmax = (x, out, rows, cols, log) => this.softmaxKernel(x, out, rows, cols, log);
-    this.softmaxGrad = (y, dy, dx, rows, cols, log) =>
-      this.softmaxGradKernel(y, dy, dx, rows, cols, log);
+    this.softmax = (args) => this.softmaxKernel(args);
+    this.softmaxGrad = (args) => this.softmaxGradKernel(args);
     this.layerNorm = (a) => this.layerNormKernel(a);
     this.layerNormGrad = (a) => this.layerNormGradKernel(a);
-    this.gather = (table, ids, idsOffset, out, rows, cols) =>
-      this.gatherKernel(table, ids, idsOffset, out, rows, cols);
-    this.scatterAdd = (dy, ids, idsOffset, dtable, rows, cols) =>
-      this.scatterAddKernel(dy, ids, idsOffset, dtable, rows, cols);
+    this.gather = (args) => this.gatherKernel(args);
+    this.scatterAdd = (args) => this.scatterAddKernel(args);
     this.crossEntropy = (args) => this.crossEntropyKernel(args);
     this.adam = (args) => this.adamKernel(args);
     this.dropout = (args) => this.dropoutKernel(args);
@@ -130,17 +131,11 @@ export class NativeBackend extends ReferenceBackend {
     } else ref.unary(op, x, out);
   }
 
-  private unaryGradKernel(
-    op: UnaryOp,
-    x: TypedArray,
-    y: TypedArray,
-    dy: TypedArray,
-    dx: TypedArray,
-    size: number,
-  ): void {
+  private unaryGradKernel(args: UnaryGradArgs): void {
+    const { op, x, y, dy, dx, size } = args;
     if (isF32(x) && isF32(y) && isF32(dy) && isF32(dx)) {
       this.addon.unaryGrad(UNARY_CODE.get(op)!, x, y, dy, dx, size);
-    } else ref.unaryGrad(op, x, y, dy, dx, size);
+    } else ref.unaryGrad(args);
   }
 
   private binaryKernel(op: BinaryOp, a: View, b: View, out: View): void {
@@ -179,28 +174,17 @@ export class NativeBackend extends ReferenceBackend {
     } else ref.reduce(op, x, out);
   }
 
-  private softmaxKernel(
-    x: FloatArray,
-    out: FloatArray,
-    rows: number,
-    cols: number,
-    log: boolean,
-  ): void {
+  private softmaxKernel(args: SoftmaxArgs): void {
+    const { x, out, rows, cols, log } = args;
     if (isF32(x) && isF32(out)) this.addon.softmax(x, out, rows, cols, log ? 1 : 0);
-    else refNN.softmax(x, out, rows, cols, log);
+    else refNN.softmax(args);
   }
 
-  private softmaxGradKernel(
-    y: FloatArray,
-    dy: FloatArray,
-    dx: FloatArray,
-    rows: number,
-    cols: number,
-    log: boolean,
-  ): void {
+  private softmaxGradKernel(args: SoftmaxGradArgs): void {
+    const { y, dy, dx, rows, cols, log } = args;
     if (isF32(y) && isF32(dy) && isF32(dx)) {
       this.addon.softmaxGrad(y, dy, dx, rows, cols, log ? 1 : 0);
-    } else refNN.softmaxGrad(y, dy, dx, rows, cols, log);
+    } else refNN.softmaxGrad(args);
   }
 
   private layerNormKernel(a: LayerNormArgs): void {
@@ -217,18 +201,16 @@ export class NativeBackend extends ReferenceBackend {
     } else refNN.layerNormGrad(a);
   }
 
-  private gatherKernel(
-    ...[table, ids, idsOffset, out, rows, cols]: Parameters<Backend["gather"]>
-  ): void {
+  private gatherKernel(args: GatherArgs): void {
+    const { table, ids, idsOffset, out, rows, cols } = args;
     if (isF32(table) && isF32(out)) this.addon.gather(table, ids, idsOffset, out, rows, cols);
-    else refNN.gather(table, ids, idsOffset, out, rows, cols);
+    else refNN.gather(args);
   }
 
-  private scatterAddKernel(
-    ...[dy, ids, idsOffset, dtable, rows, cols]: Parameters<Backend["scatterAdd"]>
-  ): void {
+  private scatterAddKernel(args: ScatterAddArgs): void {
+    const { dy, ids, idsOffset, dtable, rows, cols } = args;
     if (isF32(dy) && isF32(dtable)) this.addon.scatterAdd(dy, ids, idsOffset, dtable, rows, cols);
-    else refNN.scatterAdd(dy, ids, idsOffset, dtable, rows, cols);
+    else refNN.scatterAdd(args);
   }
 
   private crossEntropyKernel(args: CrossEntropyArgs): void {
@@ -275,7 +257,8 @@ export class NativeBackend extends ReferenceBackend {
     } else refNN.dropout(args);
   }
 
-  private gemm(...[M, N, K, a, b, c, alpha, accumulate]: Parameters<Backend["matmul"]>): void {
+  private gemm(args: MatmulArgs): void {
+    const { M, N, K, a, b, c, alpha, accumulate } = args;
     // float64 (gradient checks) stays on the reference loops.
     if (
       !(
@@ -284,7 +267,7 @@ export class NativeBackend extends ReferenceBackend {
         c.data instanceof Float32Array
       )
     ) {
-      referenceMatmul(M, N, K, a, b, c, alpha, accumulate);
+      referenceMatmul(args);
       return;
     }
     this.addon.gemmBatched(

@@ -1,4 +1,4 @@
-import type { BinaryOp, TypedArray, UnaryOp, View } from "../backend.js";
+import type { BinaryOp, UnaryGradArgs, UnaryOp, View } from "../backend.js";
 import { geluErf, geluErfGrad, geluTanh, geluTanhGrad } from "./math.js";
 import { planRows } from "./strided.js";
 
@@ -141,14 +141,7 @@ export function unary(op: UnaryOp, x: View, out: View): void {
   }
 }
 
-export function unaryGrad(
-  op: UnaryOp,
-  x: TypedArray,
-  y: TypedArray,
-  dy: TypedArray,
-  dx: TypedArray,
-  size: number,
-): void {
+export function unaryGrad({ op, x, y, dy, dx, size }: UnaryGradArgs): void {
   switch (op) {
     case "relu":
       for (let i = 0; i < size; i++) dx[i] = dy[i] * +(x[i] > 0);

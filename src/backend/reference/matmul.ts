@@ -1,4 +1,4 @@
-import type { FloatArray, MatmulOperand } from "../backend.js";
+import type { FloatArray, MatmulArgs } from "../backend.js";
 
 /**
  * Batched C = alpha·A·B (+ C) in plain TypeScript. B is first packed into a
@@ -6,16 +6,7 @@ import type { FloatArray, MatmulOperand } from "../backend.js";
  * accumulated in 16 local variables per pass over k. Register blocking like
  * this is about 4× faster than the textbook i-k-j loop in V8.
  */
-export function matmul(
-  M: number,
-  N: number,
-  K: number,
-  a: MatmulOperand,
-  b: MatmulOperand,
-  c: { data: FloatArray; offsets: Int32Array; ldc: number },
-  alpha: number,
-  accumulate: boolean,
-): void {
+export function matmul({ M, N, K, a, b, c, alpha, accumulate }: MatmulArgs): void {
   const packed =
     b.colStride === 1
       ? null

@@ -2,19 +2,16 @@ import type {
   AdamArgs,
   CrossEntropyArgs,
   DropoutArgs,
-  FloatArray,
+  GatherArgs,
   LayerNormArgs,
   LayerNormGradArgs,
+  ScatterAddArgs,
+  SoftmaxArgs,
+  SoftmaxGradArgs,
   View,
 } from "../backend.js";
 
-export function softmax(
-  x: FloatArray,
-  out: FloatArray,
-  rows: number,
-  cols: number,
-  log: boolean,
-): void {
+export function softmax({ x, out, rows, cols, log }: SoftmaxArgs): void {
   for (let r = 0; r < rows; r++) {
     const o = r * cols;
     let max = Number.NEGATIVE_INFINITY;
@@ -43,14 +40,7 @@ export function softmax(
   }
 }
 
-export function softmaxGrad(
-  y: FloatArray,
-  dy: FloatArray,
-  dx: FloatArray,
-  rows: number,
-  cols: number,
-  log: boolean,
-): void {
+export function softmaxGrad({ y, dy, dx, rows, cols, log }: SoftmaxGradArgs): void {
   for (let r = 0; r < rows; r++) {
     const o = r * cols;
     if (log) {
@@ -117,28 +107,14 @@ export function layerNormGrad(a: LayerNormGradArgs): void {
 }
 
 /** Embedding rows out of a table; scatterAdd below is its transpose (same loop shape, on purpose). */
-export function gather(
-  table: FloatArray,
-  ids: Int32Array,
-  idsOffset: number,
-  out: FloatArray,
-  rows: number,
-  cols: number,
-): void {
+export function gather({ table, ids, idsOffset, out, rows, cols }: GatherArgs): void {
   for (let r = 0; r < rows; r++) {
     const src = ids[idsOffset + r] * cols;
     out.set(table.subarray(src, src + cols), r * cols);
   }
 }
 
-export function scatterAdd(
-  dy: FloatArray,
-  ids: Int32Array,
-  idsOffset: number,
-  dtable: FloatArray,
-  rows: number,
-  cols: number,
-): void {
+export function scatterAdd({ dy, ids, idsOffset, dtable, rows, cols }: ScatterAddArgs): void {
   for (let r = 0; r < rows; r++) {
     const dst = ids[idsOffset + r] * cols;
     const src = r * cols;

@@ -12,11 +12,11 @@
  */
 import type {
   AdamArgs,
-  Backend,
   BinaryOp,
   CrossEntropyArgs,
   DropoutArgs,
   DType,
+  MatmulArgs,
   TypedArray,
   UnaryOp,
   View,
@@ -172,8 +172,7 @@ export class WasmBackend extends ReferenceBackend {
     this.metaPtr = runtime.heap.alloc(bytes, true);
     if (this.metaPtr < 0) throw new Error("wasm backend: out of memory");
     this.meta = new Int32Array(runtime.heap.buffer, this.metaPtr, bytes / 4);
-    this.matmul = (M, N, K, a, b, c, alpha, accumulate) =>
-      this.gemm(M, N, K, a, b, c, alpha, accumulate);
+    this.matmul = (args) => this.gemm(args);
     if (this.ops) this.installKernels(this.ops);
   }
 
@@ -293,9 +292,10 @@ export class WasmBackend extends ReferenceBackend {
         "unary",
       );
     };
-    this.unaryGrad = (op, x, y, dy, dx, size) => {
+    this.unaryGrad = (args) => {
+      const { op, x, y, dy, dx, size } = args;
       if (!this.f32(x) || !this.f32(y) || !this.f32(dy) || !this.f32(dx))
-        return ref.unaryGrad(op, x, y, dy, dx, size);
+        return ref.unaryGrad(args);
       need(Math.min(x.length, y.length, dy.length, dx.length) >= size, "unaryGrad: an operand");
       ops.attn_w_unary_grad(
         UNARY_CODES[op],
@@ -373,14 +373,15 @@ export class WasmBackend extends ReferenceBackend {
         "reduce",
       );
     };
-    this.softmax = (x, out, rows, cols, log) => {
-      if (!this.f32(x) || !this.f32(out)) return ref.softmax(x, out, rows, cols, log);
+    this.softmax = (args) => {
+      const { x, out, rows, cols, log } = args;
+      if (!this.f32(x) || !this.f32(out)) return ref.softmax(args);
       need(Math.min(x.length, out.length) >= rows * cols, "softmax: x or out");
       ops.attn_w_softmax(x.byteOffset, out.byteOffset, rows, cols, log ? 1 : 0);
     };
-    this.softmaxGrad = (y, dy, dx, rows, cols, log) => {
-      if (!this.f32(y) || !this.f32(dy) || !this.f32(dx))
-        return ref.softmaxGrad(y, dy, dx, rows, cols, log);
+    this.softmaxGrad = (args) => {
+      const { y, dy, dx, rows, cols, log } = args;
+      if (!this.f32(y) || !this.f32(dy) || !this.f32(dx)) return ref.softmaxGrad(args);
       need(Math.min(y.length, dy.length, dx.length) >= rows * cols, "softmaxGrad: an operand");
       ops.attn_w_softmax_grad(y.byteOffset, dy.byteOffset, dx.byteOffset, rows, cols, log ? 1 : 0);
     };
@@ -426,9 +427,9 @@ export class WasmBackend extends ReferenceBackend {
         cols,
       );
     };
-    this.gather = (table, ids, idsOffset, out, rows, cols) => {
-      if (!this.f32(table) || !this.i32(ids) || !this.f32(out))
-        return ref.gather(table, ids, idsOffset, out, rows, cols);
+    this.gather = (args) => {
+      const { table, ids, idsOffset, out, rows, cols } = args;
+      if (!this.f32(table) || !this.i32(ids) || !this.f32(out)) return ref.gather(args);
       need(ids.length >= idsOffset + rows && out.length >= rows * cols, "gather: ids or out");
       check(
         ops.attn_w_gather(
@@ -442,9 +443,9 @@ export class WasmBackend extends ReferenceBackend {
         "gather",
       );
     };
-    this.scatterAdd = (dy, ids, idsOffset, dtable, rows, cols) => {
-      if (!this.f32(dy) || !this.i32(ids) || !this.f32(dtable))
-        return ref.scatterAdd(dy, ids, idsOffset, dtable, rows, cols);
+    this.scatterAdd = (args) => {
+      const { dy, ids, idsOffset, dtable, rows, cols } = args;
+      if (!this.f32(dy) || !this.i32(ids) || !this.f32(dtable)) return ref.scatterAdd(args);
       need(ids.length >= idsOffset + rows && dy.length >= rows * cols, "scatterAdd: ids or dy");
       check(
         ops.attn_w_scatter_add(
@@ -522,7 +523,8 @@ export class WasmBackend extends ReferenceBackend {
     };
   }
 
-  private gemm(...[M, N, K, a, b, c, alpha, accumulate]: Parameters<Backend["matmul"]>): void {
+  private gemm(args: MatmulArgs): void {
+    const { M, N, K, a, b, c, alpha, accumulate } = args;
     const heap = this.runtime.heap;
     const batch = c.offsets.length;
     if (
@@ -537,12 +539,12 @@ export class WasmBackend extends ReferenceBackend {
       a.offsets.length !== batch ||
       b.offsets.length !== batch
     ) {
-      referenceMatmul(M, N, K, a, b, c, alpha, accumulate);
+      referenceMatmul(args);
       return;
     }
     const st = this.staged(3 * batch);
     if (st < 0) {
-      referenceMatmul(M, N, K, a, b, c, alpha, accumulate);
+      referenceMatmul(args);
       return;
     }
     const s = this.stageI32;

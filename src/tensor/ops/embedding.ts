@@ -26,25 +26,25 @@ export function embedding(table: Tensor, ids: Tensor): Tensor {
   }
   const tc = contiguousData(table);
   const out = Tensor.uninit([...ids.shape, D], table.dtype);
-  getBackend().gather(
-    tc.tensor.data.subarray(tc.offset) as FloatArray,
-    idData,
-    ic.offset,
-    out.data as FloatArray,
-    ids.size,
-    D,
-  );
+  getBackend().gather({
+    table: tc.tensor.data.subarray(tc.offset) as FloatArray,
+    ids: idData,
+    idsOffset: ic.offset,
+    out: out.data as FloatArray,
+    rows: ids.size,
+    cols: D,
+  });
   return record(out, "embedding", [table], (g) => {
     const gc = contiguousData(g);
     const dtable = Tensor.empty([V, D], table.dtype);
-    getBackend().scatterAdd(
-      gc.tensor.data.subarray(gc.offset) as FloatArray,
-      idData,
-      ic.offset,
-      dtable.data as FloatArray,
-      ids.size,
-      D,
-    );
+    getBackend().scatterAdd({
+      dy: gc.tensor.data.subarray(gc.offset) as FloatArray,
+      ids: idData,
+      idsOffset: ic.offset,
+      dtable: dtable.data as FloatArray,
+      rows: ids.size,
+      cols: D,
+    });
     return [dtable];
   });
 }

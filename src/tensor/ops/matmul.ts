@@ -88,26 +88,26 @@ export function matmul(a: Tensor, b: Tensor, alpha = 1): Tensor {
     K === 0 ? Tensor.empty([...batch, M, N], a.dtype) : Tensor.uninit([...batch, M, N], a.dtype);
   const cOffsets = new Int32Array(sizeOf(batch));
   for (let i = 0; i < cOffsets.length; i++) cOffsets[i] = i * M * N;
-  getBackend().matmul(
+  getBackend().matmul({
     M,
     N,
     K,
-    {
+    a: {
       data: A.data as FloatArray,
       offsets: batchOffsets(A, batch),
       rowStride: A.strides[A.rank - 2],
       colStride: A.strides[A.rank - 1],
     },
-    {
+    b: {
       data: B.data as FloatArray,
       offsets: batchOffsets(B, batch),
       rowStride: B.strides[B.rank - 2],
       colStride: B.strides[B.rank - 1],
     },
-    { data: out.data as FloatArray, offsets: cOffsets, ldc: N },
+    c: { data: out.data as FloatArray, offsets: cOffsets, ldc: N },
     alpha,
-    false,
-  );
+    accumulate: false,
+  });
   return record(out, "matmul", [a, b], (g) => [
     // dA = α dC Bᵀ, dB = α Aᵀ dC, then summed over broadcast batch axes.
     a.requiresGrad ? sumTo(matmul(g, transpose(b), alpha), a.shape) : null,

@@ -17,24 +17,24 @@ function softmaxImpl(x: Tensor, axis: number, log: boolean): Tensor {
   const rows = cols === 0 ? 0 : x.size / cols;
   const xc = contiguousData(x);
   const out = Tensor.uninit(x.shape, x.dtype);
-  getBackend().softmax(
-    xc.tensor.data.subarray(xc.offset) as FloatArray,
-    out.data as FloatArray,
+  getBackend().softmax({
+    x: xc.tensor.data.subarray(xc.offset) as FloatArray,
+    out: out.data as FloatArray,
     rows,
     cols,
     log,
-  );
+  });
   return record(out, name, [x], (g) => {
     const gc = contiguousData(g);
     const dx = Tensor.uninit(x.shape, x.dtype);
-    getBackend().softmaxGrad(
-      out.data as FloatArray,
-      gc.tensor.data.subarray(gc.offset) as FloatArray,
-      dx.data as FloatArray,
+    getBackend().softmaxGrad({
+      y: out.data as FloatArray,
+      dy: gc.tensor.data.subarray(gc.offset) as FloatArray,
+      dx: dx.data as FloatArray,
       rows,
       cols,
       log,
-    );
+    });
     return [dx];
   });
 }

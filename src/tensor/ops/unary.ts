@@ -13,14 +13,14 @@ function unaryOp(op: UnaryOp, x: Tensor, name: string = op): Tensor {
     const xc = contiguousData(x);
     const gc = contiguousData(g);
     const dx = Tensor.uninit(x.shape, x.dtype);
-    getBackend().unaryGrad(
+    getBackend().unaryGrad({
       op,
-      xc.tensor.data.subarray(xc.offset),
-      out.data,
-      gc.tensor.data.subarray(gc.offset),
-      dx.data,
-      x.size,
-    );
+      x: xc.tensor.data.subarray(xc.offset),
+      y: out.data,
+      dy: gc.tensor.data.subarray(gc.offset),
+      dx: dx.data,
+      size: x.size,
+    });
     return [dx];
   });
 }
