@@ -4,8 +4,13 @@
  * --profile`, `attn train --profile`).
  */
 import { performance } from "node:perf_hooks";
-import type { MatmulArgs, UnaryGradArgs } from "../backend/backend.js";
-import { type Backend, getBackend, setBackend } from "../index.js";
+import {
+  type Backend,
+  getBackend,
+  type MatmulArgs,
+  setBackend,
+  type UnaryGradArgs,
+} from "../index.js";
 import { BENCH_CONFIGS } from "./bench-configs.js";
 import { type Acc, PhaseTimer, Workload } from "./bench-workloads.js";
 
