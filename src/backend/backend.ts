@@ -259,6 +259,23 @@ export interface DropoutArgs {
   scale: number;
 }
 
+/**
+ * The k largest values of each row of a contiguous [rows, cols] x (from element 0),
+ * largest first, the lower column first on ties. Only values above -Infinity count
+ * (NaN and -Infinity are never chosen); slots left over get index -1 and value
+ * -Infinity. What decoding selects with, so the logits need not leave the backend.
+ */
+export interface TopKArgs {
+  x: FloatArray;
+  rows: number;
+  cols: number;
+  k: number;
+  /** Out: [rows, k]. */
+  values: FloatArray;
+  /** Out: [rows, k] column indices. */
+  indices: Int32Array;
+}
+
 export interface Backend {
   readonly name: string;
 
@@ -322,4 +339,6 @@ export interface Backend {
   dropout(args: DropoutArgs): void;
   /** One Adam/AdamW update, in place on param, m and v. */
   adam(args: AdamArgs): void;
+  /** The k largest values of each row and their columns (decoding's selection). */
+  topk(args: TopKArgs): void;
 }

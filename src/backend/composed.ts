@@ -8,6 +8,7 @@
  *
  * Each function follows the reference kernel's definition (src/backend/reference/nn.ts),
  * including its edge cases: a fully masked softmax row, ignored targets.
+ * Over 400 lines as one concern: one composition per fused kernel, side by side.
  */
 import type {
   AdamArgs,
@@ -19,6 +20,7 @@ import type {
   LayerNormGradArgs,
   SoftmaxArgs,
   SoftmaxGradArgs,
+  TopKArgs,
   TypedArray,
   View,
 } from "./backend.js";
@@ -50,6 +52,7 @@ export const FUSED_KERNELS = [
   "crossEntropy",
   "adam",
   "dropout",
+  "topk",
 ] as const;
 
 export type Primitives = Pick<Backend, (typeof PRIMITIVE_KERNELS)[number]> & { name: string };
@@ -379,6 +382,52 @@ export function composedKernels(p: Primitives): FusedKernels {
           out,
         );
         p.where(keep, out, c(0, s), out);
+      });
+    },
+
+    topk(a: TopKArgs): void {
+      const { x, rows, cols, k } = a;
+      const NEG = Number.NEGATIVE_INFINITY;
+      scratch((alloc) => {
+        const dt = dtypeOf(x);
+        const c = constant(alloc, dt);
+        const shape = [rows, cols];
+        const vec = [rows];
+        const v1 = (data: TypedArray): View => ({ data, offset: 0, shape: vec, strides: [1] });
+        const column = (data: TypedArray, i: number): View => ({
+          data,
+          offset: i,
+          shape: vec,
+          strides: [k],
+        });
+        // W = x with NaN as -inf (never chosen); chosen columns become -inf one by one.
+        const X = mat(x, rows, cols);
+        const W = mat(alloc(dt, rows * cols), rows, cols);
+        const t = mat(alloc(dt, rows * cols), rows, cols);
+        p.binary("ne", X, X, t);
+        p.where(t, c(NEG, shape), X, W);
+        const iota = alloc(dt, cols);
+        p.write(iota, 0, Array.from({ length: cols }, (_, j) => j));
+        const I = perCol(iota, rows, cols);
+        const idx = alloc(dt, rows);
+        const none = alloc(dt, rows);
+        for (let i = 0; i < k; i++) {
+          const m = rowReduce(alloc, "max", W);
+          // The first column holding the row's max: min_j where(W == m, j, cols) = -max(-…).
+          p.binary("eq", W, perRow(m, rows, cols), t);
+          p.where(t, I, c(cols, shape), t);
+          p.unary("neg", t, t);
+          p.fill(v1(idx), NEG);
+          p.reduce("max", t, perRow(idx, rows, cols));
+          p.unary("neg", v1(idx), v1(idx));
+          // Nothing above -inf left: index -1 (the value is already -inf).
+          p.binary("eq", v1(m), c(NEG, vec), v1(none));
+          p.where(v1(none), c(-1, vec), v1(idx), v1(idx));
+          p.copy(v1(m), column(a.values, i));
+          p.copy(v1(idx), column(a.indices, i));
+          p.binary("eq", I, perRow(idx, rows, cols), t);
+          p.where(t, c(NEG, shape), W, W);
+        }
       });
     },
   };

@@ -29,7 +29,16 @@ import {
   type Transformer,
   freeDecodingCaches,
 } from "../models/transformer.js";
-import { type Tensor, fromArray, logSoftmax, noGrad, tidy } from "../tensor/index.js";
+import {
+  type Tensor,
+  add,
+  fromArray,
+  logSoftmax,
+  noGrad,
+  select,
+  tidy,
+  topk,
+} from "../tensor/index.js";
 
 export interface DecodeOptions {
   /** Beam width k (default 1: greedy). */
@@ -184,20 +193,6 @@ export function decodeBatch(
   );
 }
 
-/** Index of the largest value of data[off, off + V), skipping columns a and b (first on ties). */
-function argmaxSkipping(data: ArrayLike<number>, off: number, V: number, a: number, b: number) {
-  let best = -1;
-  let bestV = Number.NEGATIVE_INFINITY;
-  for (let i = 0; i < V; i++) {
-    const v = data[off + i];
-    if (v > bestV && i !== a && i !== b) {
-      bestV = v;
-      best = i;
-    }
-  }
-  return best;
-}
-
 /**
  * Given the surviving rows (ascending) of a batch of `rows`, rewrites them in
  * place as parents for compaction: row i < kept keeps itself when it
@@ -224,6 +219,8 @@ class Loop {
   hist: Int32Array;
   histNext: Int32Array;
   readonly T: number;
+  /** [V]: -Infinity at PAD and BOS, 0 elsewhere; added to a step's scores so they are never chosen. */
+  readonly never: Tensor;
 
   constructor(
     readonly model: Transformer,
@@ -237,6 +234,10 @@ class Loop {
     this.T = Math.max(...limits) + 1;
     this.hist = new Int32Array(limits.length * k * this.T);
     this.histNext = new Int32Array(this.hist.length);
+    const never = new Float32Array(this.V);
+    never[model.config.padId] = Number.NEGATIVE_INFINITY;
+    never[model.config.bosId] = Number.NEGATIVE_INFINITY;
+    this.never = fromArray(never, [this.V]);
   }
 
   /** One decoder forward for all rows: the last position's logits, read in place. */
@@ -269,8 +270,8 @@ class Loop {
       rows,
       vocab: this.V,
       beam: this.k,
-      logits: flat(logits),
-      logProbs: logProbs ? flat(logProbs) : null,
+      logits: readFloats(logits),
+      logProbs: logProbs ? readFloats(logProbs) : null,
       sentence: sentence.subarray(0, rows),
       scores: scores ? scores.subarray(0, rows) : null,
       prefix: (r) => Array.from(hist.subarray(r * T, r * T + step)),
@@ -280,8 +281,8 @@ class Loop {
   }
 
   greedy(): Hypothesis[][] {
-    const { V, T, limits } = this;
-    const { padId, bosId, eosId } = this.model.config;
+    const { T, limits } = this;
+    const { bosId, eosId } = this.model.config;
     const N = limits.length;
     const out: Hypothesis[][] = new Array(N);
     const sentence = Int32Array.from({ length: N }, (_, i) => i);
@@ -302,12 +303,12 @@ class Loop {
       let kept = 0;
       this.forward(tokens, rows, (logits) => {
         this.hook(step, rows, logits, null, sentence, null, out);
-        const data = flat(logits);
+        // The choice is made on the backend: only the rows' ids are read back.
+        const chosen = readInts(topk(add(logits, this.never), 1).indices);
         for (let r = 0; r < rows; r++) {
           const s = sentence[r];
-          // At the length limit only EOS; a row of NaN (a broken model) also ends.
-          const best =
-            step >= limits[s] && !fixed ? -1 : argmaxSkipping(data, r * V, V, padId, bosId);
+          // At the length limit only EOS; a row of NaN (a broken model) also ends (-1).
+          const best = step >= limits[s] && !fixed ? -1 : chosen[r];
           const next = best < 0 ? eosId : best;
           if (next === eosId && !fixed) {
             finish(s, r, step);
@@ -343,8 +344,8 @@ class Loop {
   }
 
   beam(): Hypothesis[][] {
-    const { V, T, k, limits, alpha } = this;
-    const { padId, bosId, eosId } = this.model.config;
+    const { T, k, limits, alpha } = this;
+    const { bosId, eosId } = this.model.config;
     const patient = this.opts.beamStop !== "k-closed";
     const N = limits.length;
     const finished: Hypothesis[][] = Array.from({ length: N }, () => []);
@@ -360,6 +361,8 @@ class Loop {
     const keepSent = new Int32Array(N);
     // The top 2k expansions of one sentence, best first.
     const K2 = 2 * k;
+    // Words read per row (a vocabulary smaller than 2k has fewer).
+    const KW = Math.min(K2, this.V);
     const topS = new Float64Array(K2);
     const topR = new Int32Array(K2);
     const topW = new Int32Array(K2);
@@ -376,7 +379,15 @@ class Loop {
       this.forward(tokens, rows, (logits) => {
         const logp = logSoftmax(logits);
         this.hook(step, rows, logits, logp, rowSentence, scores, finished);
-        const lp = flat(logp);
+        // Each row's 2k best words on the backend (PAD and BOS excluded): a sentence's 2k
+        // best expansions are among its rows' (at most 2k - 1 beat any one of them).
+        // Only these, and log p(EOS) for rows at their length limit, are read back.
+        const best = topk(add(logp, this.never), KW);
+        const topLp = readFloats(best.values);
+        const topWord = readInts(best.indices);
+        let forcedAny = false;
+        for (let j = 0; j < n; j++) forcedAny ||= step >= limits[sentOf[j]];
+        const eosLp = forcedAny ? readFloats(select(logp, -1, eosId)) : null;
         for (let j = 0; j < n; j++) {
           const s = sentOf[j];
           const forced = step >= limits[s];
@@ -385,17 +396,14 @@ class Loop {
             const r = j * k + q;
             const sc = scores[r];
             if (sc === Number.NEGATIVE_INFINITY) continue;
-            const off = r * V;
-            const from = forced ? eosId : 0;
-            const to = forced ? eosId + 1 : V;
-            // A cheap per-word pre-test on log p alone (the row's score is
-            // fixed); it lets through a superset, and the exact test follows.
-            let bar = filled === K2 ? cutoff(topS[K2 - 1], sc) : Number.NEGATIVE_INFINITY;
-            for (let w = from; w < to; w++) {
-              if (!(lp[off + w] >= bar)) continue;
-              if (w === padId || w === bosId) continue;
-              const c = sc + lp[off + w];
-              if (filled === K2 ? !(c > topS[K2 - 1]) : !(c > Number.NEGATIVE_INFINITY)) continue;
+            // At the length limit only EOS; else the row's best words, best first.
+            const count = forced ? 1 : KW;
+            for (let e = 0; e < count; e++) {
+              const w = forced ? eosId : topWord[r * KW + e];
+              if (w < 0) break; // fewer than 2k words above -Infinity
+              const c = sc + (forced ? eosLp![r] : topLp[r * KW + e]);
+              // The row's later words score no higher.
+              if (filled === K2 ? !(c > topS[K2 - 1]) : !(c > Number.NEGATIVE_INFINITY)) break;
               // Insert after equal scores: earlier (row, word) wins ties.
               let i = filled < K2 ? filled++ : K2 - 1;
               while (i > 0 && topS[i - 1] < c) {
@@ -407,7 +415,6 @@ class Loop {
               topS[i] = c;
               topR[i] = r;
               topW[i] = w;
-              if (filled === K2) bar = cutoff(topS[K2 - 1], sc);
             }
           }
           const fin = finished[s];
@@ -516,17 +523,16 @@ function placeInParentSlots(
   scores.set(s, first);
 }
 
-/**
- * A bound under which log p cannot lift score sc above the k-th best c:
- * sc + lp > c implies lp >= cutoff(c, sc), with slack for float64 rounding.
- */
-function cutoff(c: number, sc: number): number {
-  return c - sc - 1e-9 * (Math.abs(c) + Math.abs(sc) + 1);
-}
-
 const runPhase = <T>(_name: string, fn: () => T): T => fn();
 
-/** A [rows, 1, V] tensor's values (for a contiguous one, without a copy: valid until it is disposed). */
-function flat(t: Tensor): Float32Array {
+/**
+ * A tensor's values, without a copy for a contiguous one (valid until the step's tidy
+ * ends): the few ids and scores a step's choice reads, or the whole logits for a hook.
+ */
+function readFloats(t: Tensor): Float32Array {
   return t.readSync({ view: true }) as Float32Array;
+}
+
+function readInts(t: Tensor): Int32Array {
+  return t.readSync({ view: true }) as Int32Array;
 }

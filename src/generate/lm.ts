@@ -1,7 +1,7 @@
 /** Text generation with the GPT: greedy or sampled, streamed token by token, with or without the KV cache. */
 import { AttnError } from "../errors.js";
 import { type GPT, freeGPTCaches } from "../models/gpt.js";
-import { Mulberry32, fromArray, noGrad, tidy } from "../tensor/index.js";
+import { Mulberry32, type Tensor, fromArray, noGrad, tidy, topk } from "../tensor/index.js";
 import { type SamplingOptions, checkSampling, sampleToken } from "./select.js";
 
 export interface GenerateOptions extends SamplingOptions {
@@ -18,6 +18,16 @@ export interface GenerateOptions extends SamplingOptions {
 }
 
 const runPhase = <T>(_name: string, fn: () => T): T => fn();
+
+/**
+ * Greedy choice on the backend: each row's argmax (the first on ties; 0 for a row with
+ * nothing above -Infinity, as `argmax`), so only the ids are read back, not the logits.
+ */
+function greedyIds(logits: Tensor): Int32Array {
+  const ids = topk(logits, 1).indices.readSync() as Int32Array;
+  for (let i = 0; i < ids.length; i++) if (ids[i] < 0) ids[i] = 0;
+  return ids;
+}
 /**
  * Yields new token ids one at a time as they are chosen (for streaming output).
  * Longer than the context: once the text fills the model's maxLen positions, each
@@ -35,6 +45,7 @@ export function* generateTokens(
   const rng = new Mulberry32(opts.seed ?? 0);
   const stop = new Set(opts.stop ?? []);
   let state = opts.cache !== false ? model.startDecoding() : null;
+  const greedy = (opts.temperature ?? 1) === 0;
   const seq = prompt.slice();
   const phase = opts.phase ?? runPhase;
   try {
@@ -63,6 +74,7 @@ export function* generateTokens(
           const out = phase(name, () =>
             model.forward(ids, { state: state ?? undefined, lastOnly: true }),
           );
+          if (greedy && !opts.onLogits) return phase("select", () => greedyIds(out)[0]);
           // The [1, 1, V] logits, read in place (valid until tidy ends).
           const logits = out.readSync({ view: true }) as Float32Array;
           opts.onLogits?.(step, logits);
@@ -122,6 +134,7 @@ export function generateBatch(
     byLength.set(p.length, [...(byLength.get(p.length) ?? []), i]);
   });
   const phase = opts.phase ?? runPhase;
+  const greedy = (opts.temperature ?? 1) === 0;
   for (const [P, rows] of byLength) {
     const B = rows.length;
     const rngs = rows.map(() => new Mulberry32(opts.seed ?? 0));
@@ -136,9 +149,11 @@ export function generateBatch(
         const next = noGrad(() =>
           tidy(() => {
             const ids = fromArray(flat, [B, T], "int32");
-            const logits = phase(name, () =>
+            const out = phase(name, () =>
               model.forward(ids, { state: state ?? undefined, lastOnly: true }),
-            ).readSync({ view: true });
+            );
+            if (greedy) return phase("select", () => Array.from(greedyIds(out)));
+            const logits = out.readSync({ view: true });
             return phase("select", () =>
               rows.map((_, b) => sampleToken(logits, opts, rngs[b], b * V, V)),
             );

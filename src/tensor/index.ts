@@ -28,3 +28,4 @@ export * from "./ops/concat.js";
 export * from "./ops/dropout.js";
 export * from "./ops/crossentropy.js";
 export * from "./ops/inplace.js";
+export * from "./ops/topk.js";

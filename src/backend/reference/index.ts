@@ -12,6 +12,7 @@ import {
   scatterAdd,
   softmax,
   softmaxGrad,
+  topk,
 } from "./nn.js";
 
 /**
@@ -144,6 +145,7 @@ export class ReferenceBackend implements Backend {
   scatterAdd = scatterAdd;
   crossEntropy = crossEntropy;
   adam = adam;
+  topk = topk;
   dropout = dropout;
   bernoulli = bernoulli;
 }

@@ -8,6 +8,7 @@ import type {
   ScatterAddArgs,
   SoftmaxArgs,
   SoftmaxGradArgs,
+  TopKArgs,
   View,
 } from "../backend.js";
 
@@ -223,5 +224,29 @@ export function bernoulli(state: number, p: number, out: View): void {
   for (let i = 0; i < size; i++) {
     a = (a + 0x6d2b79f5) | 0;
     d[out.offset + i] = mulberryDraw(a) >= threshold ? 1 : 0;
+  }
+}
+
+/** Per row, an insertion into the k best so far: strictly larger moves ahead, so ties keep the lower column. */
+export function topk({ x, rows, cols, k, values, indices }: TopKArgs): void {
+  for (let r = 0; r < rows; r++) {
+    const o = r * k;
+    values.fill(Number.NEGATIVE_INFINITY, o, o + k);
+    indices.fill(-1, o, o + k);
+    let filled = 0;
+    const row = r * cols;
+    for (let c = 0; c < cols; c++) {
+      const v = x[row + c];
+      // NaN fails both tests; -Infinity never beats the -Infinity of an empty slot.
+      if (!(v > values[o + k - 1])) continue;
+      let i = filled < k ? filled++ : k - 1;
+      while (i > 0 && values[o + i - 1] < v) {
+        values[o + i] = values[o + i - 1];
+        indices[o + i] = indices[o + i - 1];
+        i--;
+      }
+      values[o + i] = v;
+      indices[o + i] = c;
+    }
   }
 }
