@@ -99,15 +99,12 @@ export function registerUse(program: Command): void {
         const prompt = run.tokenizer.encode(o.prompt);
         if (prompt.length === 0) throw new AttnError("--prompt must not be empty");
         checkKnown(prompt, o.prompt);
-        // Keep the prompt within the context; the tail matters most.
-        const room = run.model.config.maxLen - Math.min(o.maxTokens, run.model.config.maxLen - 1);
-        const ctx = prompt.slice(-Math.max(1, room));
-        const maxNew = Math.min(o.maxTokens, run.model.config.maxLen - ctx.length);
+        // Any length: past the context the model reads its last maxLen tokens (generateTokens).
         process.stdout.write(o.prompt);
         const ids: number[] = [];
         let shown = "";
-        for (const id of generateTokens(run.model, ctx, {
-          maxNewTokens: maxNew,
+        for (const id of generateTokens(run.model, prompt, {
+          maxNewTokens: o.maxTokens,
           temperature: o.temperature,
           topK: o.topK,
           topP: o.topP,

@@ -26,6 +26,7 @@ import {
   launchBrowser,
   REPO,
   SCREENSHOTS,
+  idle,
 } from "./helpers.js";
 
 const DATES = path.join(REPO, "web/public/checkpoints/dates");
@@ -41,13 +42,6 @@ function loadDates(): Transformer {
   );
   model.eval();
   return model;
-}
-
-async function idle(page: Page): Promise<void> {
-  await page.waitForSelector('[data-testid=status][data-busy="0"]', {
-    state: "attached",
-    timeout: 30_000,
-  });
 }
 
 describe("attention in full, masks together", {

@@ -43,6 +43,7 @@ import {
   launchBrowser,
   REPO,
   SCREENSHOTS,
+  idle,
 } from "./helpers.js";
 
 /** Writes attn's checkpoint files: the run config, the tokenizer and the weights. */
@@ -210,13 +211,6 @@ const realHas = (name: string) => fs.existsSync(path.join(REAL, name, "model.saf
 /** Decided when the file loads, before the app is built: look at the sources Vite copies into dist-web. */
 const shippedInSource = (name: string) =>
   fs.existsSync(path.join(REPO, "web/public/checkpoints", name, "model.safetensors"));
-
-async function idle(page: Page): Promise<void> {
-  await page.waitForSelector('[data-testid=status][data-busy="0"]', {
-    state: "attached",
-    timeout: 30_000,
-  });
-}
 
 async function shot(page: Page, name: string): Promise<void> {
   await page.screenshot({ path: path.join(SCREENSHOTS, `${name}.png`), fullPage: true });

@@ -119,3 +119,11 @@ export async function launchBrowser(): Promise<Browser> {
     },
   };
 }
+
+/** Waits until the page's worker has answered everything asked of it. */
+export async function idle(page: Page): Promise<void> {
+  await page.waitForSelector('[data-testid=status][data-busy="0"]', {
+    state: "attached",
+    timeout: 30_000,
+  });
+}

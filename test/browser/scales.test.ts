@@ -12,6 +12,7 @@ import path from "node:path";
 import { after, before, describe, test } from "node:test";
 import type { Page } from "playwright-core";
 import { type ExploreServer, startExploreServer } from "../../src/cli/explore.js";
+import { CHAPTER_IDS } from "../../web/src/chapters/guide.js";
 import {
   type Browser,
   DIST_WEB,
@@ -19,34 +20,18 @@ import {
   launchBrowser,
   REPO,
   SCREENSHOTS,
+  idle,
 } from "./helpers.js";
 
 const shipped = fs.existsSync(path.join(REPO, "web/public/checkpoints/dates/model.safetensors"));
-
-async function idle(page: Page): Promise<void> {
-  await page.waitForSelector('[data-testid=status][data-busy="0"]', {
-    state: "attached",
-    timeout: 30_000,
-  });
-}
 
 async function bar(page: Page, testId: string): Promise<[number, number]> {
   const b = page.locator(`[data-testid=${testId}] [data-testid=colorbar]`).first();
   return [Number(await b.getAttribute("data-lo")), Number(await b.getAttribute("data-hi"))];
 }
 
-const CHAPTERS = [
-  "overview",
-  "embedding",
-  "positional",
-  "attention",
-  "masks",
-  "multihead",
-  "residual",
-  "ffn",
-  "output",
-  "decoding",
-];
+// Every chapter but Training (live training is the explorer test's).
+const CHAPTERS = CHAPTER_IDS.filter((c) => c !== "training");
 
 describe("scales and legends", {
   timeout: 150_000,

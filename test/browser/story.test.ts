@@ -21,16 +21,10 @@ import {
   launchBrowser,
   REPO,
   SCREENSHOTS,
+  idle,
 } from "./helpers.js";
 
 const shipped = fs.existsSync(path.join(REPO, "web/public/checkpoints/dates/model.safetensors"));
-
-async function idle(page: Page): Promise<void> {
-  await page.waitForSelector('[data-testid=status][data-busy="0"]', {
-    state: "attached",
-    timeout: 30_000,
-  });
-}
 
 async function value(page: Page, selector: string): Promise<number> {
   return Number(await page.locator(selector).first().getAttribute("data-value"));

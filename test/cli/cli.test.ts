@@ -150,6 +150,39 @@ describe("attn train and friends", () => {
       /is a translation model/,
     );
   });
+  test("generate writes --max-tokens characters past the context, reading the whole prompt", () => {
+    // The shipped KJV GPT: 128 positions, a character tokenizer that never emits <eos>.
+    const ckpt = path.join(ROOT, "web/public/checkpoints/kjv-gpt");
+    const prompt = "In the beginning";
+    const r = attn([
+      "generate",
+      "--checkpoint",
+      ckpt,
+      "--prompt",
+      prompt,
+      "--max-tokens",
+      "300",
+      "--temperature",
+      "0",
+    ]);
+    assert.equal(r.code, 0, r.stderr);
+    const text = r.stdout.replace(/\n$/, "");
+    assert.ok(text.startsWith(prompt));
+    assert.equal(text.length, prompt.length + 300);
+    // Greedy from the whole prompt: the same start as a 20-token run (no prompt cut to one token).
+    const short = attn([
+      "generate",
+      "--checkpoint",
+      ckpt,
+      "--prompt",
+      prompt,
+      "--max-tokens",
+      "20",
+      "--temperature",
+      "0",
+    ]);
+    assert.ok(text.startsWith(short.stdout.replace(/\n$/, "")), `${short.stdout} vs ${text}`);
+  });
   test("a TSV with bad lines is reported by line number, or skipped on request", () => {
     const tsv = path.join(tmp, "bad.tsv");
     const lines = [
