@@ -19,6 +19,7 @@ export {
   type DecodeOptions,
   type Hypothesis,
   decodeBatch,
+  decodeBatchAsync,
   lengthPenalty,
 } from "./generate/decode.js";
 export * from "./generate/select.js";

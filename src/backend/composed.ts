@@ -407,7 +407,11 @@ export function composedKernels(p: Primitives): FusedKernels {
         p.binary("ne", X, X, t);
         p.where(t, c(NEG, shape), X, W);
         const iota = alloc(dt, cols);
-        p.write(iota, 0, Array.from({ length: cols }, (_, j) => j));
+        p.write(
+          iota,
+          0,
+          Array.from({ length: cols }, (_, j) => j),
+        );
         const I = perCol(iota, rows, cols);
         const idx = alloc(dt, rows);
         const none = alloc(dt, rows);

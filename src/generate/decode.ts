@@ -29,9 +29,10 @@ import {
   type Transformer,
   freeDecodingCaches,
 } from "../models/transformer.js";
+import type { TypedArray } from "../backend/backend.js";
 import {
   type Tensor,
-  add,
+  fillInPlace,
   fromArray,
   logSoftmax,
   noGrad,
@@ -112,14 +113,21 @@ export interface Hypothesis {
  * falls as a prefix grows); with α > 0 the penalty grows too, so it is a heuristic
  * (as Hugging Face's default beam stop). With k = 1 it stops where greedy does.
  */
-function canImprove(
-  closed: readonly Hypothesis[],
-  k: number,
-  bestLive: number,
-  lp: number,
-): boolean {
-  const kth = closed.map((h) => h.score).sort((a, b) => b - a)[k - 1];
-  return bestLive / lp > kth;
+function canImprove(bestClosed: readonly number[], k: number, bestLive: number, lp: number) {
+  return bestLive / lp > bestClosed[k - 1];
+}
+
+/** Inserts a closed hypothesis's score into a sentence's k best, kept sorted best first. */
+function keepBest(best: number[], score: number, k: number): void {
+  let i = best.length;
+  if (i === k && !(score > best[k - 1])) return;
+  if (i < k) best.push(score);
+  else i = k - 1;
+  while (i > 0 && best[i - 1] < score) {
+    best[i] = best[i - 1];
+    i--;
+  }
+  best[i] = score;
 }
 
 /** GNMT length penalty lp(Y) = (5 + |Y|)^α / (5 + 1)^α. */
@@ -130,13 +138,67 @@ export function lengthPenalty(length: number, alpha: number): number {
 /**
  * Decodes a batch of source sentences (token ids without EOS; the loop adds
  * it). Returns, per sentence and in input order, its hypotheses best first:
- * greedy gives one, beam search every closed one by normalised score.
+ * greedy gives one, beam search every closed one by normalised score. Each
+ * step's few chosen ids and scores are read synchronously: CPU backends.
  */
 export function decodeBatch(
   model: Transformer,
   sources: readonly (readonly number[])[],
   opts: DecodeOptions = {},
 ): Hypothesis[][] {
+  return driveSync(decodeRun(model, sources, opts));
+}
+
+/** `decodeBatch` with each step's reads awaited (`Tensor.read`): every backend, a GPU's too. */
+export function decodeBatchAsync(
+  model: Transformer,
+  sources: readonly (readonly number[])[],
+  opts: DecodeOptions = {},
+): Promise<Hypothesis[][]> {
+  return driveAsync(decodeRun(model, sources, opts));
+}
+
+/**
+ * What a decode asks of its driver at each step: the tensors to read back (a few ids
+ * and scores). The driver resumes it with their values; the loop itself never reads.
+ */
+type DecodeRun = Generator<Tensor[], Hypothesis[][], TypedArray[]>;
+
+function driveSync<R>(run: Generator<Tensor[], R, TypedArray[]>): R {
+  return noGrad(() => {
+    let r = run.next();
+    try {
+      while (!r.done) {
+        const values = r.value.map((t) => t.readSync());
+        r = run.next(values);
+      }
+      return r.value;
+    } finally {
+      // A failed read: the loop's finally blocks free its caches.
+      if (!r.done) run.return(undefined as R);
+    }
+  });
+}
+
+async function driveAsync<R>(run: Generator<Tensor[], R, TypedArray[]>): Promise<R> {
+  // Each resumption runs synchronously to the next yield, so its scopes (tidy, noGrad) close before any await.
+  let r = noGrad(() => run.next());
+  try {
+    while (!r.done) {
+      const values = await Promise.all(r.value.map((t) => t.read()));
+      r = noGrad(() => run.next(values));
+    }
+    return r.value;
+  } finally {
+    if (!r.done) noGrad(() => run.return(undefined as R));
+  }
+}
+
+function* decodeRun(
+  model: Transformer,
+  sources: readonly (readonly number[])[],
+  opts: DecodeOptions,
+): DecodeRun {
   const k = opts.beam ?? 1;
   if (!Number.isInteger(k) || k < 1)
     throw new AttnError(`decode: beam must be a positive integer, got ${k}`);
@@ -174,23 +236,21 @@ export function decodeBatch(
     src.set(sources[s], s * S);
     src[s * S + sources[s].length] = cfg.eosId;
   }
-  return noGrad(() =>
-    tidy(() => {
-      const phase = opts.phase ?? runPhase;
-      const state = phase("encode", () =>
-        model.startDecoding(fromArray(src, [N, S], "int32"), {
-          group: k,
-          capacity: maxLimit + 1,
-        }),
-      );
-      try {
-        const loop = new Loop(model, state, limits, k, alpha, { ...opts, phase });
-        return k === 1 && opts.search !== "beam" ? loop.greedy() : loop.beam();
-      } finally {
-        freeDecodingCaches(state);
-      }
-    }),
+  const phase = opts.phase ?? runPhase;
+  const state = phase("encode", () =>
+    tidy(() =>
+      model.startDecoding(fromArray(src, [N, S], "int32"), {
+        group: k,
+        capacity: maxLimit + 1,
+      }),
+    ),
   );
+  const loop = new Loop(model, state, limits, k, alpha, { ...opts, phase });
+  try {
+    return k === 1 && opts.search !== "beam" ? yield* loop.greedy() : yield* loop.beam();
+  } finally {
+    freeDecodingCaches(state);
+  }
 }
 
 /**
@@ -219,8 +279,6 @@ class Loop {
   hist: Int32Array;
   histNext: Int32Array;
   readonly T: number;
-  /** [V]: -Infinity at PAD and BOS, 0 elsewhere; added to a step's scores so they are never chosen. */
-  readonly never: Tensor;
 
   constructor(
     readonly model: Transformer,
@@ -234,22 +292,38 @@ class Loop {
     this.T = Math.max(...limits) + 1;
     this.hist = new Int32Array(limits.length * k * this.T);
     this.histNext = new Int32Array(this.hist.length);
-    const never = new Float32Array(this.V);
-    never[model.config.padId] = Number.NEGATIVE_INFINITY;
-    never[model.config.bosId] = Number.NEGATIVE_INFINITY;
-    this.never = fromArray(never, [this.V]);
   }
 
-  /** One decoder forward for all rows: the last position's logits, read in place. */
-  private forward(tokens: Int32Array, rows: number, fn: (logits: Tensor) => void): void {
+  /**
+   * One decoder forward for all rows; `select` turns the last position's logits into
+   * the few tensors the step reads back, whose values this returns.
+   */
+  private *forward(
+    tokens: Int32Array,
+    rows: number,
+    select: (logits: Tensor) => Tensor[],
+  ): Generator<Tensor[], TypedArray[], TypedArray[]> {
     const { phase } = this.opts;
-    tidy(() => {
+    const reads = tidy(() => {
       const ids = fromArray(tokens.subarray(0, rows), [rows, 1], "int32");
       // The first step also computes the cross-attention K/V of the memory.
       const name = this.state.length === 0 ? "decode_step0(+cross_kv)" : "decode_step";
       const logits = phase(name, () => this.model.decodeStep(this.state, ids, { lastOnly: true }));
-      phase("select", () => fn(logits));
+      return phase("select", () => select(logits));
     });
+    try {
+      return yield reads;
+    } finally {
+      for (const t of reads) t.dispose();
+    }
+  }
+
+  /** PAD and BOS set to -Infinity in a step's fresh scores (after the hook saw them): never chosen. */
+  private neverChosen(scores: Tensor): Tensor {
+    const { padId, bosId } = this.model.config;
+    fillInPlace(select(scores, -1, padId), Number.NEGATIVE_INFINITY);
+    fillInPlace(select(scores, -1, bosId), Number.NEGATIVE_INFINITY);
+    return scores;
   }
 
   private hook(
@@ -280,7 +354,7 @@ class Loop {
     });
   }
 
-  greedy(): Hypothesis[][] {
+  *greedy(): Generator<Tensor[], Hypothesis[][], TypedArray[]> {
     const { T, limits } = this;
     const { bosId, eosId } = this.model.config;
     const N = limits.length;
@@ -301,28 +375,28 @@ class Loop {
     let rows = N;
     for (let step = 0; rows > 0; step++) {
       let kept = 0;
-      this.forward(tokens, rows, (logits) => {
+      // The choice is made on the backend: only the rows' ids are read back.
+      const [chosen] = yield* this.forward(tokens, rows, (logits) => {
         this.hook(step, rows, logits, null, sentence, null, out);
-        // The choice is made on the backend: only the rows' ids are read back.
-        const chosen = readInts(topk(add(logits, this.never), 1).indices);
-        for (let r = 0; r < rows; r++) {
-          const s = sentence[r];
-          // At the length limit only EOS; a row of NaN (a broken model) also ends (-1).
-          const best = step >= limits[s] && !fixed ? -1 : chosen[r];
-          const next = best < 0 ? eosId : best;
-          if (next === eosId && !fixed) {
-            finish(s, r, step);
-            continue;
-          }
-          this.hist[r * T + step] = next;
-          if (fixed && step + 1 >= limits[s]) {
-            finish(s, r, step + 1);
-            continue;
-          }
-          tokens[r] = next;
-          keepRows[kept++] = r;
-        }
+        return [topk(this.neverChosen(logits), 1).indices];
       });
+      for (let r = 0; r < rows; r++) {
+        const s = sentence[r];
+        // At the length limit only EOS; a row of NaN (a broken model) also ends (-1).
+        const best = step >= limits[s] && !fixed ? -1 : chosen[r];
+        const next = best < 0 ? eosId : best;
+        if (next === eosId && !fixed) {
+          finish(s, r, step);
+          continue;
+        }
+        this.hist[r * T + step] = next;
+        if (fixed && step + 1 >= limits[s]) {
+          finish(s, r, step + 1);
+          continue;
+        }
+        tokens[r] = next;
+        keepRows[kept++] = r;
+      }
       if (kept < rows && kept > 0) {
         // Finished sentences leave the batch: survivors from the end of the
         // batch fill their rows, so a step copies only as many cache rows as
@@ -336,19 +410,21 @@ class Loop {
           tokens[i] = tokens[r];
           this.hist.copyWithin(i * T, r * T, r * T + step + 1);
         }
-        this.model.selectRows(this.state, parents, parents);
+        tidy(() => this.model.selectRows(this.state, parents, parents));
       }
       rows = kept;
     }
     return out;
   }
 
-  beam(): Hypothesis[][] {
+  *beam(): Generator<Tensor[], Hypothesis[][], TypedArray[]> {
     const { T, k, limits, alpha } = this;
     const { bosId, eosId } = this.model.config;
     const patient = this.opts.beamStop !== "k-closed";
     const N = limits.length;
     const finished: Hypothesis[][] = Array.from({ length: N }, () => []);
+    // The k best closed scores of each sentence, best first (the stop test's k-th best).
+    const bestClosed: number[][] = Array.from({ length: N }, () => []);
     let n = N; // sentences still decoding
     const sentOf = Int32Array.from({ length: N }, (_, i) => i);
     const rowSentence = new Int32Array(N * k);
@@ -376,77 +452,84 @@ class Loop {
       const rows = n * k;
       let newRows = 0;
       let keptSent = 0;
-      this.forward(tokens, rows, (logits) => {
+      let forcedAny = false;
+      for (let j = 0; j < n; j++) forcedAny ||= step >= limits[sentOf[j]];
+      // Each row's 2k best words on the backend (PAD and BOS excluded): a sentence's 2k
+      // best expansions are among its rows' (at most 2k - 1 beat any one of them).
+      // Only these, and log p(EOS) for rows at their length limit, are read back.
+      const read = yield* this.forward(tokens, rows, (logits) => {
         const logp = logSoftmax(logits);
         this.hook(step, rows, logits, logp, rowSentence, scores, finished);
-        // Each row's 2k best words on the backend (PAD and BOS excluded): a sentence's 2k
-        // best expansions are among its rows' (at most 2k - 1 beat any one of them).
-        // Only these, and log p(EOS) for rows at their length limit, are read back.
-        const best = topk(add(logp, this.never), KW);
-        const topLp = readFloats(best.values);
-        const topWord = readInts(best.indices);
-        let forcedAny = false;
-        for (let j = 0; j < n; j++) forcedAny ||= step >= limits[sentOf[j]];
-        const eosLp = forcedAny ? readFloats(select(logp, -1, eosId)) : null;
-        for (let j = 0; j < n; j++) {
-          const s = sentOf[j];
-          const forced = step >= limits[s];
-          let filled = 0;
-          for (let q = 0; q < k; q++) {
-            const r = j * k + q;
-            const sc = scores[r];
-            if (sc === Number.NEGATIVE_INFINITY) continue;
-            // At the length limit only EOS; else the row's best words, best first.
-            const count = forced ? 1 : KW;
-            for (let e = 0; e < count; e++) {
-              const w = forced ? eosId : topWord[r * KW + e];
-              if (w < 0) break; // fewer than 2k words above -Infinity
-              const c = sc + (forced ? eosLp![r] : topLp[r * KW + e]);
-              // The row's later words score no higher.
-              if (filled === K2 ? !(c > topS[K2 - 1]) : !(c > Number.NEGATIVE_INFINITY)) break;
-              // Insert after equal scores: earlier (row, word) wins ties.
-              let i = filled < K2 ? filled++ : K2 - 1;
-              while (i > 0 && topS[i - 1] < c) {
-                topS[i] = topS[i - 1];
-                topR[i] = topR[i - 1];
-                topW[i] = topW[i - 1];
-                i--;
-              }
-              topS[i] = c;
-              topR[i] = r;
-              topW[i] = w;
-            }
-          }
-          const fin = finished[s];
-          const first = newRows;
-          for (let i = 0; i < filled; i++) {
-            const r = topR[i];
-            if (topW[i] === eosId) {
-              if (i < k)
-                fin.push({
-                  tokens: Array.from(this.hist.subarray(r * T, r * T + step)),
-                  logProb: topS[i],
-                  score: topS[i] / lengthPenalty(step + 1, alpha),
-                });
-            } else if (newRows - first < k) {
-              parents[newRows] = r;
-              tokens[newRows] = topW[i];
-              nextScores[newRows++] = topS[i];
-            }
-          }
-          if (
-            newRows === first ||
-            (fin.length >= k &&
-              (!patient || !canImprove(fin, k, nextScores[first], lengthPenalty(step + 1, alpha))))
-          ) {
-            newRows = first; // the sentence is done: its rows leave
-            continue;
-          }
-          placeInParentSlots(parents, tokens, nextScores, first, newRows - first, j * k, k, slot);
-          newRows = first + k;
-          keepSent[keptSent++] = j;
-        }
+        const best = topk(this.neverChosen(logp), KW);
+        return forcedAny
+          ? [best.values, best.indices, select(logp, -1, eosId)]
+          : [best.values, best.indices];
       });
+      const topLp = read[0] as Float32Array;
+      const topWord = read[1] as Int32Array;
+      const eosLp = forcedAny ? (read[2] as Float32Array) : null;
+      for (let j = 0; j < n; j++) {
+        const s = sentOf[j];
+        const forced = step >= limits[s];
+        let filled = 0;
+        for (let q = 0; q < k; q++) {
+          const r = j * k + q;
+          const sc = scores[r];
+          if (sc === Number.NEGATIVE_INFINITY) continue;
+          // At the length limit only EOS; else the row's best words, best first.
+          const count = forced ? 1 : KW;
+          for (let e = 0; e < count; e++) {
+            const w = forced ? eosId : topWord[r * KW + e];
+            if (w < 0) break; // fewer than 2k words above -Infinity
+            const c = sc + (forced ? eosLp![r] : topLp[r * KW + e]);
+            // The row's later words score no higher.
+            if (filled === K2 ? !(c > topS[K2 - 1]) : !(c > Number.NEGATIVE_INFINITY)) break;
+            // Insert after equal scores: earlier (row, word) wins ties.
+            let i = filled < K2 ? filled++ : K2 - 1;
+            while (i > 0 && topS[i - 1] < c) {
+              topS[i] = topS[i - 1];
+              topR[i] = topR[i - 1];
+              topW[i] = topW[i - 1];
+              i--;
+            }
+            topS[i] = c;
+            topR[i] = r;
+            topW[i] = w;
+          }
+        }
+        const fin = finished[s];
+        const best = bestClosed[s];
+        const first = newRows;
+        for (let i = 0; i < filled; i++) {
+          const r = topR[i];
+          if (topW[i] === eosId) {
+            if (i < k) {
+              const score = topS[i] / lengthPenalty(step + 1, alpha);
+              fin.push({
+                tokens: Array.from(this.hist.subarray(r * T, r * T + step)),
+                logProb: topS[i],
+                score,
+              });
+              keepBest(best, score, k);
+            }
+          } else if (newRows - first < k) {
+            parents[newRows] = r;
+            tokens[newRows] = topW[i];
+            nextScores[newRows++] = topS[i];
+          }
+        }
+        if (
+          newRows === first ||
+          (fin.length >= k &&
+            (!patient || !canImprove(best, k, nextScores[first], lengthPenalty(step + 1, alpha))))
+        ) {
+          newRows = first; // the sentence is done: its rows leave
+          continue;
+        }
+        placeInParentSlots(parents, tokens, nextScores, first, newRows - first, j * k, k, slot);
+        newRows = first + k;
+        keepSent[keptSent++] = j;
+      }
       if (keptSent === 0) break;
       // Each new row continues its parent's history and cache.
       for (let i = 0; i < newRows; i++) {
@@ -458,10 +541,12 @@ class Loop {
       [scores, nextScores] = [nextScores, scores];
       for (let j = 0; j < keptSent; j++) sentOf[j] = sentOf[keepSent[j]];
       for (let r = 0; r < newRows; r++) rowSentence[r] = sentOf[Math.floor(r / k)];
-      this.model.selectRows(
-        this.state,
-        parents.subarray(0, newRows),
-        keptSent < n ? keepSent.subarray(0, keptSent) : undefined,
+      tidy(() =>
+        this.model.selectRows(
+          this.state,
+          parents.subarray(0, newRows),
+          keptSent < n ? keepSent.subarray(0, keptSent) : undefined,
+        ),
       );
       n = keptSent;
     }
@@ -531,8 +616,4 @@ const runPhase = <T>(_name: string, fn: () => T): T => fn();
  */
 function readFloats(t: Tensor): Float32Array {
   return t.readSync({ view: true }) as Float32Array;
-}
-
-function readInts(t: Tensor): Int32Array {
-  return t.readSync({ view: true }) as Int32Array;
 }

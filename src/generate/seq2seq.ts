@@ -14,6 +14,7 @@ export {
   type DecodeStep,
   type Hypothesis,
   decodeBatch,
+  decodeBatchAsync,
   lengthPenalty,
 } from "./decode.js";
 

@@ -231,14 +231,30 @@ export function bernoulli(state: number, p: number, out: View): void {
 export function topk({ x, rows, cols, k, values, indices }: TopKArgs): void {
   for (let r = 0; r < rows; r++) {
     const o = r * k;
+    const row = r * cols;
+    if (k === 1) {
+      // Greedy decoding's case, once per token: a plain argmax.
+      let best = -1;
+      let bestV = Number.NEGATIVE_INFINITY;
+      for (let c = 0; c < cols; c++) {
+        const v = x[row + c];
+        if (v > bestV) {
+          bestV = v;
+          best = c;
+        }
+      }
+      values[o] = bestV;
+      indices[o] = best;
+      continue;
+    }
     values.fill(Number.NEGATIVE_INFINITY, o, o + k);
     indices.fill(-1, o, o + k);
     let filled = 0;
-    const row = r * cols;
+    // The k-th best so far (-Infinity until k are held): NaN fails the test, as -Infinity does.
+    let kth = Number.NEGATIVE_INFINITY;
     for (let c = 0; c < cols; c++) {
       const v = x[row + c];
-      // NaN fails both tests; -Infinity never beats the -Infinity of an empty slot.
-      if (!(v > values[o + k - 1])) continue;
+      if (!(v > kth)) continue;
       let i = filled < k ? filled++ : k - 1;
       while (i > 0 && values[o + i - 1] < v) {
         values[o + i] = values[o + i - 1];
@@ -247,6 +263,7 @@ export function topk({ x, rows, cols, k, values, indices }: TopKArgs): void {
       }
       values[o + i] = v;
       indices[o + i] = c;
+      if (filled === k) kth = values[o + k - 1];
     }
   }
 }

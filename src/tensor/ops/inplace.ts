@@ -33,6 +33,11 @@ export function assign(dst: Tensor, src: Tensor | ArrayLike<number>): void {
   tmp.dispose();
 }
 
+/** Every element of t (a view is fine) set to value, in place. */
+export function fillInPlace(t: Tensor, value: number): void {
+  getBackend().fill(t.view(), value);
+}
+
 /** t *= factor, in place. */
 export function scaleInPlace(t: Tensor, factor: number): void {
   const v = t.view();
