@@ -551,6 +551,38 @@ describe("native kernels vs reference", { skip }, () => {
   });
 });
 
+describe("native topk", { skip }, () => {
+  test("equals the reference on ties, NaN, -inf, k = 1 and wide rows, threaded sizes", () => {
+    for (const [rows, cols, k] of [
+      [7, 13, 1],
+      [7, 13, 4],
+      [5, 13, 13],
+      [64, 8000, 1],
+      [64, 8000, 8],
+    ]) {
+      const x = rand(rows * cols, rows + cols + k, -3, 3);
+      // Ties, NaN and -inf in every row.
+      for (let r = 0; r < rows; r++) {
+        x[r * cols + 2] = x[r * cols + 5];
+        x[r * cols + 3] = Number.NaN;
+        x[r * cols + 7] = Number.NEGATIVE_INFINITY;
+      }
+      const want = { v: new Float32Array(rows * k), i: new Int32Array(rows * k) };
+      const got = { v: new Float32Array(rows * k), i: new Int32Array(rows * k) };
+      ref.topk({ x, rows, cols, k, values: want.v, indices: want.i });
+      viaC("topk", () => nat.topk({ x, rows, cols, k, values: got.v, indices: got.i }));
+      assert.deepEqual(got.i, want.i, `${rows}x${cols} k ${k}`);
+      assert.deepEqual(got.v, want.v, `${rows}x${cols} k ${k}`);
+    }
+    const all = new Float32Array(6).fill(Number.NaN);
+    const v = new Float32Array(2);
+    const i = new Int32Array(2);
+    nat.topk({ x: all, rows: 2, cols: 3, k: 1, values: v, indices: i });
+    assert.deepEqual(Array.from(i), [-1, -1]);
+    assert.throws(() => addon!.topk(all, 2, 3, 4, v, i), /topk: k must be in \[1, cols\]/);
+  });
+});
+
 describe("native backend object", { skip }, () => {
   test("every kernel of the interface is replaced", () => {
     const kernels: (keyof Backend & keyof NativeBackend)[] = [
@@ -571,6 +603,7 @@ describe("native backend object", { skip }, () => {
       "crossEntropy",
       "adam",
       "dropout",
+      "topk",
     ];
     for (const k of kernels) assert.notEqual(nat[k], ref[k], `${k} is still the reference kernel`);
   });

@@ -189,6 +189,15 @@ export interface NativeAddon {
     p: number,
     scale: number,
   ): void;
+  /** The k largest of each row and their columns (TopKArgs). */
+  topk(
+    x: Float32Array,
+    rows: number,
+    cols: number,
+    k: number,
+    values: Float32Array,
+    indices: Int32Array,
+  ): void;
 }
 
 /** Op codes of the addon: the index in these lists. */

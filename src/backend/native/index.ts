@@ -18,6 +18,7 @@ import type {
   ScatterAddArgs,
   SoftmaxArgs,
   SoftmaxGradArgs,
+  TopKArgs,
   TypedArray,
   UnaryGradArgs,
   UnaryOp,
@@ -62,6 +63,7 @@ export class NativeBackend extends ReferenceBackend {
     this.crossEntropy = (args) => this.crossEntropyKernel(args);
     this.adam = (args) => this.adamKernel(args);
     this.dropout = (args) => this.dropoutKernel(args);
+    this.topk = (args) => this.topkKernel(args);
   }
 
   setNumThreads(n: number): void {
@@ -172,6 +174,14 @@ export class NativeBackend extends ReferenceBackend {
     if (isF32(x.data) && isF32(out.data) && this.pack(x.shape, x, out)) {
       this.addon.reduce(op === "sum" ? 0 : 1, x.data, out.data, this.meta);
     } else ref.reduce(op, x, out);
+  }
+
+  private topkKernel(args: TopKArgs): void {
+    const { x, rows, cols, k, values, indices } = args;
+    // An addon built before topk existed falls back to the reference loop.
+    if (isF32(x) && isF32(values) && typeof this.addon.topk === "function")
+      this.addon.topk(x, rows, cols, k, values, indices);
+    else refNN.topk(args);
   }
 
   private softmaxKernel(args: SoftmaxArgs): void {

@@ -6,6 +6,8 @@
  */
 #include "ops_args.h"
 
+#include <math.h>
+
 #define F32(i, name, p, len) ops_f32(env, argv[i], fn, name, &p, &len, 0, NULL)
 #define INT(i, name, lo, hi, out) ops_int(env, argv[i], fn, name, lo, hi, &out)
 #define FITS(name, count, len) ops_fits(env, fn, name, 0, count, len)
@@ -247,5 +249,77 @@ napi_value attn_js_dropout(napi_env env, napi_callback_info info) {
       !ops_fits(env, fn, "x", xoff, n, lx) || !FITS("out", n, lo))
     return NULL;
   attn_dropout(x + xoff, o, (ptrdiff_t)n, (uint32_t)(int32_t)state, p, (float)scale);
+  return NULL;
+}
+
+/* topk: the k largest of each row above -inf (NaN never), largest first, ties to
+ * the lower column; leftover slots get -1 and -inf (src/backend/backend.ts TopKArgs).
+ * Native only (the shared kernels, and so the wasm build, do not have it). */
+typedef struct {
+  const float *x;
+  float *val;
+  int32_t *idx;
+  ptrdiff_t cols, k;
+} topk_job;
+
+static void topk_range(void *ctx, ptrdiff_t b, ptrdiff_t e) {
+  const topk_job *j = ctx;
+  const ptrdiff_t n = j->cols, k = j->k;
+  for (ptrdiff_t r = b; r < e; r++) {
+    const float *x = j->x + r * n;
+    float *v = j->val + r * k;
+    int32_t *ix = j->idx + r * k;
+    if (k == 1) {
+      float best = -INFINITY;
+      int32_t at = -1;
+      for (ptrdiff_t c = 0; c < n; c++)
+        if (x[c] > best) {
+          best = x[c];
+          at = (int32_t)c;
+        }
+      v[0] = best;
+      ix[0] = at;
+      continue;
+    }
+    for (ptrdiff_t i = 0; i < k; i++) {
+      v[i] = -INFINITY;
+      ix[i] = -1;
+    }
+    ptrdiff_t filled = 0;
+    float kth = -INFINITY;
+    for (ptrdiff_t c = 0; c < n; c++) {
+      const float y = x[c];
+      if (!(y > kth)) continue;
+      ptrdiff_t i = filled < k ? filled++ : k - 1;
+      while (i > 0 && v[i - 1] < y) {
+        v[i] = v[i - 1];
+        ix[i] = ix[i - 1];
+        i--;
+      }
+      v[i] = y;
+      ix[i] = (int32_t)c;
+      if (filled == k) kth = v[k - 1];
+    }
+  }
+}
+
+/* topk(x, rows, cols, k, values, indices) */
+napi_value attn_js_topk(napi_env env, napi_callback_info info) {
+  static const char *fn = "topk";
+  napi_value argv[6];
+  int64_t rows, cols, k;
+  float *x, *v;
+  int32_t *ix;
+  size_t lx, lv, li;
+  if (!ops_args(env, info, fn, 6, argv) || !F32(0, "x", x, lx) ||
+      !rows_cols(env, fn, argv, 1, &rows, &cols) || !INT(3, "k", 1, OPS_MAX_ROWS, k) ||
+      !F32(4, "values", v, lv) || !ops_i32(env, argv[5], fn, "indices", &ix, &li) ||
+      !FITS("x", rows * cols, lx))
+    return NULL;
+  if (k > cols || rows > OPS_MAX_ROWS / k) return ops_throw(env, fn, "k must be in [1, cols]");
+  if (!FITS("values", rows * k, lv) || !FITS("indices", rows * k, li)) return NULL;
+  topk_job j = {x, v, ix, (ptrdiff_t)cols, (ptrdiff_t)k};
+  const ptrdiff_t grain = cols >= 32768 ? 1 : 32768 / (cols > 0 ? cols : 1);
+  attn_parallel_for((ptrdiff_t)rows, grain, topk_range, &j);
   return NULL;
 }

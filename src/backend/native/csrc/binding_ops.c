@@ -196,6 +196,7 @@ napi_value attn_js_scatter_add(napi_env env, napi_callback_info info);
 napi_value attn_js_cross_entropy(napi_env env, napi_callback_info info);
 napi_value attn_js_adam(napi_env env, napi_callback_info info);
 napi_value attn_js_dropout(napi_env env, napi_callback_info info);
+napi_value attn_js_topk(napi_env env, napi_callback_info info);
 
 /* Adds the kernel functions to the addon's exports (called from binding.c). */
 int attn_register_ops(napi_env env, napi_value exports) {
@@ -218,6 +219,7 @@ int attn_register_ops(napi_env env, napi_value exports) {
       P("crossEntropy", attn_js_cross_entropy),
       P("adam", attn_js_adam),
       P("dropout", attn_js_dropout),
+      P("topk", attn_js_topk),
   };
 #undef P
   return napi_define_properties(env, exports, sizeof props / sizeof props[0], props) == napi_ok;
