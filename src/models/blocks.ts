@@ -10,7 +10,7 @@ import { fmt } from "../tensor/shape.js";
 import { type AttentionCallOptions, MultiHeadAttention } from "../nn/attention.js";
 import type { KVCache } from "../nn/kv-cache.js";
 import { type Activation, FeedForward } from "../nn/ffn.js";
-import { Dropout, LayerNorm } from "../nn/layers.js";
+import { Dropout, LayerNorm, Linear } from "../nn/layers.js";
 import { Module } from "../nn/module.js";
 import type { PositionalKind } from "../nn/positional.js";
 
@@ -31,6 +31,22 @@ export interface LayerOptions {
   positional: PositionalKind;
   init: (out: number, inp: number, fused?: number) => Tensor;
   rng: Mulberry32;
+}
+
+/**
+ * The pre-softmax linear transformation as its own [vocab, d_model] matrix, for a
+ * model whose output is not tied to the embedding (both models build it the same way).
+ */
+export function untiedOutput(
+  cfg: { vocabSize: number; dModel: number },
+  init: (out: number, inp: number) => Tensor,
+  rng: Mulberry32,
+): Linear {
+  return new Linear(cfg.dModel, cfg.vocabSize, {
+    bias: false,
+    rng,
+    weight: init(cfg.vocabSize, cfg.dModel),
+  });
 }
 
 /** The per-layer options a model config implies. */

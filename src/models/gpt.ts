@@ -4,7 +4,7 @@
  * and the LM head tied to the token embedding.
  */
 import { AttnError } from "../errors.js";
-import { Embedding, LayerNorm, Linear } from "../nn/layers.js";
+import { Embedding, LayerNorm, type Linear } from "../nn/layers.js";
 import { KVCache } from "../nn/kv-cache.js";
 import { causalMask } from "../nn/masks.js";
 import { ModuleList } from "../nn/module.js";
@@ -19,7 +19,7 @@ import {
   zeros,
 } from "../tensor/index.js";
 import { fmt } from "../tensor/shape.js";
-import { EncoderLayer, layerOptions } from "./blocks.js";
+import { EncoderLayer, layerOptions, untiedOutput } from "./blocks.js";
 import { type GPTConfig, validateConfig } from "./config.js";
 import { Stack } from "./stack.js";
 import { initPolicy } from "./init.js";
@@ -67,14 +67,7 @@ export class GPT extends Stack {
     this.norm = cfg.finalNorm ? this.addModule("norm", new LayerNorm(cfg.dModel, cfg.lnEps)) : null;
     this.lm_head = cfg.tieOutput
       ? null
-      : this.addModule(
-          "lm_head",
-          new Linear(cfg.dModel, cfg.vocabSize, {
-            bias: false,
-            rng,
-            weight: init.matrix(cfg.vocabSize, cfg.dModel),
-          }),
-        );
+      : this.addModule("lm_head", untiedOutput(cfg, init.matrix, rng));
     this.output_bias = cfg.outputBias
       ? this.addParameter("output_bias", zeros([cfg.vocabSize]))
       : null;

@@ -7,7 +7,7 @@
  * element at a time."
  */
 import { AttnError } from "../errors.js";
-import { Embedding, LayerNorm, Linear } from "../nn/layers.js";
+import { Embedding, LayerNorm, type Linear } from "../nn/layers.js";
 import { causalMask, combineMasks, keyPaddingMask } from "../nn/masks.js";
 import { ModuleList } from "../nn/module.js";
 import {
@@ -28,7 +28,13 @@ import {
   zeros,
 } from "../tensor/index.js";
 import { fmt } from "../tensor/shape.js";
-import { type DecoderLayerCache, DecoderLayer, EncoderLayer, layerOptions } from "./blocks.js";
+import {
+  type DecoderLayerCache,
+  DecoderLayer,
+  EncoderLayer,
+  layerOptions,
+  untiedOutput,
+} from "./blocks.js";
 import { type EncoderDecoderConfig, validateConfig } from "./config.js";
 import { Stack } from "./stack.js";
 import { type InitPolicy, initPolicy } from "./init.js";
@@ -172,14 +178,7 @@ export class Transformer extends Module {
     this.decoder = this.addModule("decoder", new Decoder(cfg, init, rng));
     this.lm_head = cfg.tieOutput
       ? null
-      : this.addModule(
-          "lm_head",
-          new Linear(cfg.dModel, cfg.vocabSize, {
-            bias: false,
-            rng,
-            weight: init.matrix(cfg.vocabSize, cfg.dModel),
-          }),
-        );
+      : this.addModule("lm_head", untiedOutput(cfg, init.matrix, rng));
     this.output_bias = cfg.outputBias
       ? this.addParameter("output_bias", zeros([cfg.vocabSize]))
       : null;
