@@ -17,6 +17,8 @@ train() { # name, attn train arguments...
   $ATTN train "$@" --out "$WORK/$name" --quiet
   mkdir -p "$DEST/$name"
   for f in config.json model.safetensors tokenizer.json; do cp "$WORK/$name/last/$f" "$DEST/$name/$f"; done
+  # The repository's formatting (the lint step checks web/).
+  npx biome format --write "$DEST/$name" >/dev/null
   echo "$name: $(du -sh "$DEST/$name" | cut -f1)"
 }
 
