@@ -126,7 +126,7 @@ abstract class ResidualLayer extends Module {
   }
 }
 
-/** Self-attention then feed-forward. Also GPT's block, with a causal mask. */
+/** Self-attention then feed-forward (§3.1, the encoder's layer). */
 export class EncoderLayer extends ResidualLayer {
   readonly self_attn: MultiHeadAttention;
   readonly norm1: LayerNorm;
@@ -154,6 +154,13 @@ export class EncoderLayer extends ResidualLayer {
     );
   }
 }
+
+/**
+ * A GPT's block: the encoder layer's two sub-layers, masked self-attention then
+ * feed-forward, under its own name (GPT.forward passes the causal mask; the decoder's
+ * cross-attention has no place in a decoder-only model).
+ */
+export class GPTBlock extends EncoderLayer {}
 
 export interface DecoderLayerCache {
   self: KVCache;

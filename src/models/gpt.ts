@@ -19,7 +19,7 @@ import {
   zeros,
 } from "../tensor/index.js";
 import { fmt } from "../tensor/shape.js";
-import { EncoderLayer, layerOptions, untiedOutput } from "./blocks.js";
+import { GPTBlock, layerOptions, untiedOutput } from "./blocks.js";
 import { type GPTConfig, validateConfig } from "./config.js";
 import { Stack } from "./stack.js";
 import { initPolicy } from "./init.js";
@@ -33,7 +33,7 @@ export interface GPTState {
 export class GPT extends Stack {
   readonly config: GPTConfig;
   readonly tok_embed: Embedding;
-  readonly layers: ModuleList<EncoderLayer>;
+  readonly layers: ModuleList<GPTBlock>;
   readonly norm: LayerNorm | null;
   readonly lm_head: Linear | null;
   /** A bias on the logits, if the config has one. */
@@ -62,7 +62,7 @@ export class GPT extends Stack {
     const o = layerOptions(cfg, init.matrix, rng);
     this.layers = this.addModule(
       "layers",
-      new ModuleList(Array.from({ length: cfg.layers }, () => new EncoderLayer(o))),
+      new ModuleList(Array.from({ length: cfg.layers }, () => new GPTBlock(o))),
     );
     this.norm = cfg.finalNorm ? this.addModule("norm", new LayerNorm(cfg.dModel, cfg.lnEps)) : null;
     this.lm_head = cfg.tieOutput

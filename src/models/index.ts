@@ -12,7 +12,7 @@ export {
   type ModelInterventions,
   freeDecodingCaches,
 } from "./transformer.js";
-export { EncoderLayer, DecoderLayer } from "./blocks.js";
+export { EncoderLayer, DecoderLayer, GPTBlock } from "./blocks.js";
 
 export type Model = Transformer | GPT;
 

@@ -205,7 +205,7 @@ export const CHAPTERS: Chapter[] = [
       code: [
         {
           file: "src/models/blocks.ts",
-          fn: "ResidualLayer.sublayer (pre-LN), EncoderLayer.forward (GPT's block)",
+          fn: "ResidualLayer.sublayer (pre-LN), GPTBlock (a GPT's block), EncoderLayer.forward",
         },
         { file: "src/tensor/ops/layernorm.ts", fn: "layerNorm" },
       ],
