@@ -13,7 +13,6 @@ import fs from "node:fs";
 import path from "node:path";
 import { after, before, describe, test } from "node:test";
 import type { Page } from "playwright-core";
-import { type ExploreServer, startExploreServer } from "../../src/cli/explore.js";
 import { readSafetensorsFile, toFloat32 } from "../../src/io/safetensors.js";
 import type { EncoderDecoderConfig } from "../../src/models/config.js";
 import { Transformer } from "../../src/models/transformer.js";
@@ -21,16 +20,15 @@ import { recordIntermediates } from "../../src/nn/hooks.js";
 import { fromArray, noGrad } from "../../src/tensor/index.js";
 import {
   type Browser,
-  DIST_WEB,
-  ensureBuilt,
-  launchBrowser,
   REPO,
   SCREENSHOTS,
   idle,
+  openShipped,
+  SHIPPED,
+  type ShippedPage,
 } from "./helpers.js";
 
 const DATES = path.join(REPO, "web/public/checkpoints/dates");
-const shipped = fs.existsSync(path.join(DATES, "model.safetensors"));
 
 /** The shipped checkpoint, loaded by the Node engine the way the CLI would. */
 function loadDates(): Transformer {
@@ -46,28 +44,21 @@ function loadDates(): Transformer {
 
 describe("attention in full, masks together", {
   timeout: 120_000,
-  skip: !shipped && "no shipped checkpoints in web/public/checkpoints",
+  skip: !SHIPPED && "no shipped checkpoints in web/public/checkpoints",
 }, () => {
-  let server: ExploreServer;
+  let shippedPage: ShippedPage;
   let browser: Browser;
   let page: Page;
 
   before(async () => {
-    ensureBuilt();
-    fs.mkdirSync(SCREENSHOTS, { recursive: true });
-    server = await startExploreServer({ appDir: DIST_WEB, port: 0 });
-    browser = await launchBrowser();
-    page = await browser.context.newPage();
-    await page.goto(
-      `${server.url}?ckpt=dates&ch=attention&src=${encodeURIComponent("15 Nov 1996")}`,
+    shippedPage = await openShipped(
+      `?ckpt=dates&ch=attention&src=${encodeURIComponent("15 Nov 1996")}`,
     );
-    await page.waitForSelector("#analysis-meta", { state: "attached", timeout: 30_000 });
-    await idle(page);
+    ({ browser, page } = shippedPage);
   });
 
   after(async () => {
-    await browser?.close();
-    await server?.close();
+    await shippedPage?.close();
   });
 
   test("Attention shows V and weights · V, equal to the engine's heads tap", async () => {
@@ -179,7 +170,7 @@ describe("attention in full, masks together", {
     await page.screenshot({ path: path.join(SCREENSHOTS, "stage-map.png") });
 
     // A GPT: one stack, its causal self-attention marked in the Attention chapter.
-    await page.goto(`${server.url}?ckpt=kjv-gpt&ch=attention`);
+    await page.goto(`${shippedPage.url}?ckpt=kjv-gpt&ch=attention`);
     await page.waitForSelector("#analysis-meta", { state: "attached", timeout: 30_000 });
     await idle(page);
     const lanes = await page.locator("[data-testid=stage-map] .sm-name").allTextContents();

@@ -127,3 +127,45 @@ export async function idle(page: Page): Promise<void> {
     timeout: 30_000,
   });
 }
+
+/** Whether the shipped checkpoints are in the repository (the suites that open them skip otherwise). */
+export const SHIPPED = fs.existsSync(
+  path.join(REPO, "web/public/checkpoints/dates/model.safetensors"),
+);
+
+export interface ShippedPage {
+  browser: Browser;
+  page: Page;
+  url: string;
+  close(): Promise<void>;
+}
+
+/**
+ * The built explorer served on a free port with the shipped checkpoints, opened at
+ * `query` (e.g. "?ckpt=dates&ch=masks") in a fresh browser, analysis done.
+ */
+export async function openShipped(
+  query: string,
+  viewport?: { width: number; height: number },
+): Promise<ShippedPage> {
+  ensureBuilt();
+  fs.mkdirSync(SCREENSHOTS, { recursive: true });
+  // Imported here so that helpers.ts stays loadable without the CLI's server code.
+  const { startExploreServer } = await import("../../src/cli/explore.js");
+  const server = await startExploreServer({ appDir: DIST_WEB, port: 0 });
+  const browser = await launchBrowser();
+  const page = await browser.context.newPage();
+  if (viewport) await page.setViewportSize(viewport);
+  await page.goto(`${server.url}${query}`);
+  await page.waitForSelector("#analysis-meta", { state: "attached", timeout: 30_000 });
+  await idle(page);
+  return {
+    browser,
+    page,
+    url: server.url,
+    close: async () => {
+      await browser.close();
+      await server.close();
+    },
+  };
+}

@@ -7,23 +7,11 @@
  * d_model; the PCA's colour key and readout.
  */
 import assert from "node:assert/strict";
-import fs from "node:fs";
 import path from "node:path";
 import { after, before, describe, test } from "node:test";
 import type { Page } from "playwright-core";
-import { type ExploreServer, startExploreServer } from "../../src/cli/explore.js";
 import { CHAPTER_IDS } from "../../web/src/chapters/guide.js";
-import {
-  type Browser,
-  DIST_WEB,
-  ensureBuilt,
-  launchBrowser,
-  REPO,
-  SCREENSHOTS,
-  idle,
-} from "./helpers.js";
-
-const shipped = fs.existsSync(path.join(REPO, "web/public/checkpoints/dates/model.safetensors"));
+import { SCREENSHOTS, idle, openShipped, SHIPPED, type ShippedPage } from "./helpers.js";
 
 async function bar(page: Page, testId: string): Promise<[number, number]> {
   const b = page.locator(`[data-testid=${testId}] [data-testid=colorbar]`).first();
@@ -35,29 +23,21 @@ const CHAPTERS = CHAPTER_IDS.filter((c) => c !== "training");
 
 describe("scales and legends", {
   timeout: 150_000,
-  skip: !shipped && "no shipped checkpoints in web/public/checkpoints",
+  skip: !SHIPPED && "no shipped checkpoints in web/public/checkpoints",
 }, () => {
-  let server: ExploreServer;
-  let browser: Browser;
+  let shippedPage: ShippedPage;
   let page: Page;
 
   before(async () => {
-    ensureBuilt();
-    fs.mkdirSync(SCREENSHOTS, { recursive: true });
-    server = await startExploreServer({ appDir: DIST_WEB, port: 0 });
-    browser = await launchBrowser();
-    page = await browser.context.newPage();
-    await page.setViewportSize({ width: 1400, height: 900 });
-    await page.goto(
-      `${server.url}?ckpt=dates&ch=embedding&src=${encodeURIComponent("15 Nov 1996")}`,
+    shippedPage = await openShipped(
+      `?ckpt=dates&ch=embedding&src=${encodeURIComponent("15 Nov 1996")}`,
+      { width: 1400, height: 900 },
     );
-    await page.waitForSelector("#analysis-meta", { state: "attached", timeout: 30_000 });
-    await idle(page);
+    ({ page } = shippedPage);
   });
 
   after(async () => {
-    await browser?.close();
-    await server?.close();
+    await shippedPage?.close();
   });
 
   test("every heatmap has a colour bar, and hovering any heatmap shows row, column and value", async () => {
@@ -179,7 +159,7 @@ describe("scales and legends", {
 
   test("the shipped GPT's generation length is a control, past its 128-position context", async () => {
     await page.goto(
-      `${server.url}?ckpt=kjv-gpt&ch=decoding&src=${encodeURIComponent("And God said")}`,
+      `${shippedPage.url}?ckpt=kjv-gpt&ch=decoding&src=${encodeURIComponent("And God said")}`,
     );
     await page.waitForSelector('#analysis-meta[data-kind="gpt"]', {
       state: "attached",

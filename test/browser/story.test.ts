@@ -9,22 +9,17 @@
  * screen, with screenshots phone-<chapter>.png and desktop-<chapter>.png.
  */
 import assert from "node:assert/strict";
-import fs from "node:fs";
 import path from "node:path";
 import { after, before, describe, test } from "node:test";
 import type { Page } from "playwright-core";
-import { type ExploreServer, startExploreServer } from "../../src/cli/explore.js";
 import {
   type Browser,
-  DIST_WEB,
-  ensureBuilt,
-  launchBrowser,
-  REPO,
   SCREENSHOTS,
   idle,
+  openShipped,
+  SHIPPED,
+  type ShippedPage,
 } from "./helpers.js";
-
-const shipped = fs.existsSync(path.join(REPO, "web/public/checkpoints/dates/model.safetensors"));
 
 async function value(page: Page, selector: string): Promise<number> {
   return Number(await page.locator(selector).first().getAttribute("data-value"));
@@ -80,28 +75,22 @@ async function assertFits(page: Page, what: string): Promise<void> {
 
 describe("the explorer as one story", {
   timeout: 150_000,
-  skip: !shipped && "no shipped checkpoints in web/public/checkpoints",
+  skip: !SHIPPED && "no shipped checkpoints in web/public/checkpoints",
 }, () => {
-  let server: ExploreServer;
+  let shippedPage: ShippedPage;
   let browser: Browser;
   let page: Page;
 
   before(async () => {
-    ensureBuilt();
-    fs.mkdirSync(SCREENSHOTS, { recursive: true });
-    server = await startExploreServer({ appDir: DIST_WEB, port: 0 });
-    browser = await launchBrowser();
-    page = await browser.context.newPage();
-    await page.setViewportSize({ width: 1400, height: 900 });
-    // A source in the URL and no tgt: what a shared link or a typed date gives.
-    await page.goto(`${server.url}?ckpt=dates&ch=masks&src=${encodeURIComponent("15 Nov 1996")}`);
-    await page.waitForSelector("#analysis-meta", { state: "attached", timeout: 30_000 });
-    await idle(page);
+    shippedPage = await openShipped(
+      `?ckpt=dates&ch=masks&src=${encodeURIComponent("15 Nov 1996")}`,
+      { width: 1400, height: 900 },
+    );
+    ({ browser, page } = shippedPage);
   });
 
   after(async () => {
-    await browser?.close();
-    await server?.close();
+    await shippedPage?.close();
   });
 
   test("no target typed: both models are scored on the true answer, and no intervention lowers the loss", async () => {

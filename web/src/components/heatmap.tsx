@@ -74,6 +74,7 @@ export function Heatmap(p: HeatmapProps) {
   const range = p.range ?? finiteRange(m.values, scale);
   const gamma = p.gamma ?? 1;
   const cur = p.selected ?? cursor;
+  const masked = useMemo(() => hasMasked(m.values), [m.values]);
 
   const layout = useMemo(() => {
     const maxW = p.maxWidth ?? 560;
@@ -236,7 +237,7 @@ export function Heatmap(p: HeatmapProps) {
           range={range}
           gamma={gamma}
           note={p.rangeNote}
-          masked={hasMasked(m.values)}
+          masked={masked}
         />
         <button type="button" class="link" aria-pressed={table} onClick={() => setTable(!table)}>
           {table ? "Hide table" : "Table"}

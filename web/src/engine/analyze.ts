@@ -18,18 +18,19 @@ import {
   tidy,
   type AttentionTap,
 } from "../../../src/browser.js";
-import type {
-  Analysis,
-  Interventions,
-  MaskBatch,
-  Outcome,
-  PositionsSide,
-  Rec,
-  Reference,
-  SamplingSettings,
+import {
+  type Analysis,
+  GEN_TOKENS,
+  type Interventions,
+  type MaskBatch,
+  type Outcome,
+  type PositionsSide,
+  type Rec,
+  type Reference,
+  type SamplingSettings,
 } from "../protocol.js";
 import { beamSearch, greedyDecode } from "./decode.js";
-import { GEN_TOKENS, gptGenerate } from "./generate.js";
+import { gptGenerate } from "./generate.js";
 import { anyIntervention, withInterventions } from "./interventions.js";
 import type { LoadedGpt, LoadedModel, LoadedSeq2Seq } from "./models.js";
 import { type Pca2, pca2 } from "./pca.js";

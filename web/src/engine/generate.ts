@@ -19,8 +19,6 @@ import {
 } from "../protocol.js";
 import { topK, watchTap } from "./decode.js";
 
-export { GEN_TOKENS };
-
 /**
  * Continues the prompt with the library's generation loop (`attn generate`'s
  * generateTokens): greedy when sampling is null or its temperature is 0, for
