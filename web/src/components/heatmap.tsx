@@ -232,13 +232,7 @@ export function Heatmap(p: HeatmapProps) {
     >
       <figcaption class="hm-caption">
         <span class="hm-title">{p.title}</span>
-        <ColorBar
-          scale={scale}
-          range={range}
-          gamma={gamma}
-          note={p.rangeNote}
-          masked={masked}
-        />
+        <ColorBar scale={scale} range={range} gamma={gamma} note={p.rangeNote} masked={masked} />
         <button type="button" class="link" aria-pressed={table} onClick={() => setTable(!table)}>
           {table ? "Hide table" : "Table"}
         </button>
